@@ -1,0 +1,1 @@
+//! Audit records sent to syslog. Stub: see the interface in the helper brief.

@@ -1,0 +1,1 @@
+//! Configuration. Stub: see the interface in the helper brief.
