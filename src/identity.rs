@@ -1,1 +1,104 @@
-//! TODO
+//! Identities: who pushed (from the transport) and who a trailer names.
+//!
+//! A [`Pusher`] comes from the environment that the Git host sets for an
+//! authenticated push. A reviewer is only text in a commit message. The two
+//! are different types so that one is never taken for the other.
+
+use std::fmt;
+
+use unicode_normalization::UnicodeNormalization;
+
+/// The name of whoever pushes, as the transport reported it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pusher {
+    /// The environment variable the name came from, for messages and audit.
+    pub source: String,
+    pub name: String,
+}
+
+/// An email address in the form used for comparison: NFC-normalized and
+/// lowercased, so that `Bob@Example.COM` and `bob@example.com` are equal.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Address(String);
+
+impl Address {
+    /// Normalizes `raw`, which should already be trimmed.
+    pub fn new(raw: &str) -> Address {
+        Address(normalize(raw))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Applies Unicode NFC normalization and then lowercasing, the comparison
+/// form for addresses and usernames.
+pub fn normalize(text: &str) -> String {
+    text.nfc().collect::<String>().to_lowercase()
+}
+
+/// Extracts the address from a trailer value: the text inside the last
+/// `<...>`, or the whole value when it is a bare address. Returns `None`
+/// when the value names no address, e.g. `Reviewed-by: Alice`.
+pub fn address_of(value: &str) -> Option<Address> {
+    let value = value.trim();
+    let inner = match (value.rfind('<'), value.rfind('>')) {
+        (Some(open), Some(close)) if open < close => value[open + 1..close].trim(),
+        (None, None) => value,
+        _ => return None,
+    };
+    if is_plausible_address(inner) {
+        Some(Address::new(inner))
+    } else {
+        None
+    }
+}
+
+/// Accepts `local@domain` with non-empty parts and no whitespace.
+fn is_plausible_address(text: &str) -> bool {
+    let Some((local, domain)) = text.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty() && !domain.is_empty() && !text.chars().any(char::is_whitespace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_of_table() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("Alice <alice@example.com>", Some("alice@example.com")),
+            ("alice@example.com", Some("alice@example.com")),
+            ("  Alice Liddell <Alice@Example.COM>  ", Some("alice@example.com")),
+            ("Bob <bob@old> <bob@new.example>", Some("bob@new.example")),
+            ("<carol@example.com>", Some("carol@example.com")),
+            ("Alice", None),
+            ("Alice <>", None),
+            ("Alice <not an address>", None),
+            ("Alice <alice@example.com", None),
+            ("alice@", None),
+            ("@example.com", None),
+            ("", None),
+        ];
+        for (value, expected) in cases {
+            let got = address_of(value);
+            assert_eq!(got.as_ref().map(Address::as_str), *expected, "value {value:?}");
+        }
+    }
+
+    #[test]
+    fn normalize_composes_and_lowercases() {
+        // "e" followed by a combining acute accent composes to "é".
+        assert_eq!(normalize("Ren\u{65}\u{301}@X.org"), "ren\u{e9}@x.org");
+        assert_eq!(normalize("BOB@EXAMPLE.COM"), "bob@example.com");
+    }
+}
