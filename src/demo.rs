@@ -1,1 +1,3 @@
-//! TODO
+pub fn run() -> anyhow::Result<()> {
+    anyhow::bail!("not yet")
+}

@@ -78,7 +78,10 @@ mod tests {
         let cases: &[(&str, Option<&str>)] = &[
             ("Alice <alice@example.com>", Some("alice@example.com")),
             ("alice@example.com", Some("alice@example.com")),
-            ("  Alice Liddell <Alice@Example.COM>  ", Some("alice@example.com")),
+            (
+                "  Alice Liddell <Alice@Example.COM>  ",
+                Some("alice@example.com"),
+            ),
             ("Bob <bob@old> <bob@new.example>", Some("bob@new.example")),
             ("<carol@example.com>", Some("carol@example.com")),
             ("Alice", None),
@@ -91,7 +94,11 @@ mod tests {
         ];
         for (value, expected) in cases {
             let got = address_of(value);
-            assert_eq!(got.as_ref().map(Address::as_str), *expected, "value {value:?}");
+            assert_eq!(
+                got.as_ref().map(Address::as_str),
+                *expected,
+                "value {value:?}"
+            );
         }
     }
 

@@ -22,6 +22,7 @@
 
 pub mod audit;
 pub mod config;
+pub mod daemon;
 pub mod demo;
 pub mod explain;
 pub mod hook;

@@ -1,1 +1,220 @@
-//! TODO
+//! Turns a [`PushVerdict`] into text for the pusher and records for syslog.
+//!
+//! The pusher sees the text as `remote:` lines of `git push`. Everything
+//! taken from commits (subjects, trailer values) is escaped so that control
+//! characters never reach a terminal.
+
+use std::fmt::Write as _;
+
+use crate::audit::{Record, Severity};
+use crate::config::MessageStyle;
+use crate::policy::{CommitVerdict, PushVerdict, RefVerdict, RuleVerdict, escape};
+use crate::protocol::Decision;
+
+/// Renders the message for the pusher.
+pub fn render(verdict: &PushVerdict, style: MessageStyle) -> String {
+    let mut out = String::new();
+    let protected: Vec<&RefVerdict> = verdict.refs.iter().filter(|r| r.is_protected()).collect();
+    match verdict.decision {
+        Decision::Accept => {}
+        Decision::Reject => {
+            out.push_str("foureyes: push rejected: the four-eyes rule is not met\n")
+        }
+        Decision::Error => out.push_str("foureyes: push rejected: foureyes could not check it\n"),
+    }
+    let mut hints = Hints::default();
+    for reference in &protected {
+        for rule in &reference.rules {
+            render_rule(&mut out, reference, rule, &mut hints);
+        }
+    }
+    hints.render(&mut out);
+    match style {
+        MessageStyle::Plain => out,
+        MessageStyle::Gitlab => prefix_lines(&out, "GL-HOOK-ERR: "),
+    }
+}
+
+fn prefix_lines(text: &str, prefix: &str) -> String {
+    let mut out = String::with_capacity(text.len() + prefix.len() * 8);
+    for line in text.lines() {
+        out.push_str(prefix);
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// Which hints the message ends with.
+#[derive(Default)]
+struct Hints {
+    add_trailers: bool,
+    undecided: bool,
+}
+
+impl Hints {
+    fn render(&self, out: &mut String) {
+        if self.add_trailers {
+            out.push_str(
+                "hint: reviewers are trailers in the last paragraph of each commit message, one per person:\n\
+                 hint:   git commit --amend --trailer \"Reviewed-by: Name <email>\"   (the newest commit)\n\
+                 hint:   git rebase -i <base>, then \"reword\" each commit         (older commits)\n\
+                 hint: a reviewer must be someone other than the author, co-authors and the pusher\n",
+            );
+        }
+        if self.undecided {
+            out.push_str(
+                "hint: push again; if it keeps failing, ask the server's administrators to check the foureyesd log\n",
+            );
+        }
+    }
+}
+
+fn render_rule(out: &mut String, reference: &RefVerdict, rule: &RuleVerdict, hints: &mut Hints) {
+    let refname = escape(&reference.refname);
+    let shadow = if rule.mode == "shadow" {
+        " (shadow mode: not enforced)"
+    } else {
+        ""
+    };
+    match rule.decision {
+        Decision::Accept => {
+            let _ = writeln!(
+                out,
+                "foureyes: {refname}: accepted by rule {:?}{shadow}: {} {} checked, all reviewed",
+                rule.rule,
+                rule.checked,
+                plural(rule.checked, "commit", "commits"),
+            );
+            return;
+        }
+        Decision::Reject => {
+            let verb = if shadow.is_empty() {
+                "rejected"
+            } else {
+                "would be rejected"
+            };
+            let _ = writeln!(
+                out,
+                "foureyes: {refname}: {verb} by rule {:?}{shadow}",
+                rule.rule
+            );
+        }
+        Decision::Error => {
+            let _ = writeln!(
+                out,
+                "foureyes: {refname}: could not be checked under rule {:?}",
+                rule.rule
+            );
+            hints.undecided = true;
+        }
+    }
+    for problem in &rule.problems {
+        let _ = writeln!(out, "  {}", escape(problem));
+    }
+    for commit in rule.commits.iter().filter(|commit| !commit.accepted) {
+        render_commit(out, commit);
+        hints.add_trailers = true;
+    }
+    let shown = rule
+        .commits
+        .iter()
+        .filter(|commit| !commit.accepted)
+        .count();
+    if rule.failed > shown {
+        let _ = writeln!(
+            out,
+            "  ... and {} more failing commits not shown",
+            rule.failed - shown
+        );
+    }
+}
+
+fn render_commit(out: &mut String, commit: &CommitVerdict) {
+    let _ = writeln!(
+        out,
+        "  {} {}",
+        &commit.id[..12.min(commit.id.len())],
+        escape(&commit.subject)
+    );
+    for problem in &commit.problems {
+        let _ = writeln!(out, "    {}", escape(problem));
+    }
+    for skipped in &commit.not_counted {
+        let _ = writeln!(
+            out,
+            "    not counted: {}: {}",
+            escape(&skipped.trailer),
+            skipped.reason.describe()
+        );
+    }
+}
+
+fn plural<'a>(count: usize, one: &'a str, many: &'a str) -> &'a str {
+    if count == 1 { one } else { many }
+}
+
+/// Builds one audit record per protected ref update.
+pub fn audit_records(verdict: &PushVerdict, repo: &str) -> Vec<Record> {
+    verdict
+        .refs
+        .iter()
+        .filter(|reference| reference.is_protected())
+        .map(|reference| audit_record(verdict, reference, repo))
+        .collect()
+}
+
+fn audit_record(verdict: &PushVerdict, reference: &RefVerdict, repo: &str) -> Record {
+    let severity = match reference.decision {
+        Decision::Accept => Severity::Notice,
+        Decision::Reject => Severity::Warning,
+        Decision::Error => Severity::Err,
+    };
+    let join = |values: &mut dyn Iterator<Item = String>| values.collect::<Vec<_>>().join(",");
+    let rules = join(&mut reference.rules.iter().map(|rule| rule.rule.clone()));
+    let modes = join(&mut reference.rules.iter().map(|rule| rule.mode.to_owned()));
+    let checked: usize = reference
+        .rules
+        .iter()
+        .map(|rule| rule.checked)
+        .max()
+        .unwrap_or(0);
+    let failed: usize = reference
+        .rules
+        .iter()
+        .map(|rule| rule.failed)
+        .max()
+        .unwrap_or(0);
+    let mut reviewers: Vec<String> = reference
+        .rules
+        .iter()
+        .flat_map(|rule| rule.reviewers.iter().cloned())
+        .collect();
+    reviewers.sort();
+    reviewers.dedup();
+    let would: Vec<String> = reference
+        .rules
+        .iter()
+        .map(|rule| format!("{}={}", rule.rule, rule.decision.as_str()))
+        .collect();
+    let problems: Vec<String> = reference
+        .rules
+        .iter()
+        .flat_map(|rule| rule.problems.iter().cloned())
+        .collect();
+    Record::new(severity)
+        .field("decision", reference.decision.as_str())
+        .field("push", verdict.decision.as_str())
+        .field("repo", repo)
+        .field("ref", &reference.refname)
+        .field("old", &reference.old)
+        .field("new", &reference.new)
+        .field("pusher", verdict.pusher.as_deref().unwrap_or(""))
+        .field("rule", rules)
+        .field("mode", modes)
+        .field("rule_decisions", would.join(","))
+        .field("checked", checked)
+        .field("failed", failed)
+        .field("reviewers", reviewers.join(","))
+        .field("problems", problems.join("; "))
+}

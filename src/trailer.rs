@@ -1,14 +1,24 @@
-//! Commit message trailers, found exactly as git 2.47 finds them.
-//!
-//! Interface contract (the implementation replaces this stub):
-//!
-//! ```ignore
-//! pub struct Trailer { pub key: String, pub value: String }
-//! /// Returns the trailers of the message's trailer block, unfolded, in order,
-//! /// with git's trimming; the same list as
-//! /// `git log --format='%(trailers:unfold)'` shows for the message.
-//! pub fn parse(message: &str) -> Vec<Trailer>;
-//! /// Returns `key: value` lines outside the trailer block whose key is one
-//! /// of `keys` (case-insensitive), to explain why they did not count.
-//! pub fn stray(message: &str, keys: &[String]) -> Vec<Trailer>;
-//! ```
+//! Temporary stand-in until the git-exact parser lands.
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trailer {
+    pub key: String,
+    pub value: String,
+}
+
+pub fn parse(message: &str) -> Vec<Trailer> {
+    let last = message.trim_end().rsplit("\n\n").next().unwrap_or("");
+    last.lines()
+        .filter_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            Some(Trailer {
+                key: key.trim().to_owned(),
+                value: value.trim().to_owned(),
+            })
+        })
+        .collect()
+}
+
+pub fn stray(_message: &str, _keys: &[String]) -> Vec<Trailer> {
+    Vec::new()
+}
