@@ -480,13 +480,8 @@ fn judge_update_inner(
         }
     }
     verdict.reviewers = reviewers.into_iter().collect();
-    if verdict.failed > 0 {
-        let failed = verdict.failed;
-        let checked = verdict.checked;
-        reject(
-            verdict,
-            format!("{failed} of {checked} checked commits fail"),
-        );
+    if verdict.failed > 0 && verdict.decision == Decision::Accept {
+        verdict.decision = Decision::Reject;
     }
     Ok(())
 }

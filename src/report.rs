@@ -29,6 +29,18 @@ pub fn render(verdict: &PushVerdict, style: MessageStyle) -> String {
         }
     }
     hints.render(&mut out);
+    for reference in &protected {
+        for rule in reference.rules.iter().filter(|rule| rule.failed > 0) {
+            let _ = writeln!(
+                out,
+                "foureyes: {}: {} of {} checked commits fail (rule {:?})",
+                escape(&reference.refname),
+                rule.failed,
+                rule.checked,
+                rule.rule
+            );
+        }
+    }
     match style {
         MessageStyle::Plain => out,
         MessageStyle::Gitlab => prefix_lines(&out, "GL-HOOK-ERR: "),
