@@ -28,16 +28,20 @@
 //! space. Every record starts with the field `id`, unique per record:
 //!
 //! ```text
-//! message   = field *(SP field)
-//! field     = key ("=" / "+=") value
-//! key       = 1*(%x61-7A / "_")            ; a-z and _
-//! value     = bare / quoted
-//! bare      = 1*bare-char                  ; UTF-8 except the characters below
-//! quoted    = DQUOTE *(char / escape) DQUOTE
-//! escape    = "\\" DQUOTE / "\\" "\\"      ; \" and \\
-//!           / "\\x" 2HEXDIG               ; code point below U+0080
-//!           / "\\u{" 1*6HEXDIG "}"         ; any other code point
+//! message = field *(SP field)
+//! field   = key ("=" / "+=") value
+//! key     = 1*(%x61-7A / "_")              ; a-z and _
+//! value   = bare / quoted
+//! bare    = 1*bare-char                    ; see below
+//! quoted  = DQUOTE *(quoted-char / escape) DQUOTE
+//! escape  = %x5C ( DQUOTE / %x5C           ; \" and \\
+//!                / "x" 2HEXDIG             ; \xNN, a code point below U+0080
+//!                / "u{" 1*6HEXDIG "}" )    ; \u{N}, any other code point
 //! ```
+//!
+//! A `bare-char` is any character except the space, `"`, `\`, `=` and the
+//! characters that must be escaped. A `quoted-char` is any character except
+//! `"`, `\` and the characters that must be escaped.
 //!
 //! Hex digits are lowercase. A value is quoted when it is empty or contains
 //! a space, `"`, `\`, `=` or a character that must be escaped. These are the
@@ -54,11 +58,11 @@
 //! several datagrams, but it is still one record. Each datagram starts with
 //! `id=ID part=I/N` (I counts from 1), and the parts in order contain every
 //! field. Fields are split between parts where possible. A value that does
-//! not fit in one part is cut into fragments at character boundaries: each
-//! fragment that continues in the next part is written `key+=fragment` at
-//! the end of its part, and the last fragment is written `key=fragment` at
-//! the start of the next part. Joining the unescaped fragments gives the
-//! value. A record that fits in one datagram has no `part` field.
+//! not fit in one part is cut into fragments at character boundaries. Each
+//! fragment except the last is written `key+=fragment` and ends its part, so
+//! the next fragment starts the next part. The last fragment is written
+//! `key=fragment`. Joining the unescaped fragments gives the value. A record
+//! that fits in one datagram has no `part` field.
 //!
 //! When a retry follows a partial delivery, it resends the parts from the
 //! first one that failed, with the same id.
@@ -80,11 +84,11 @@ pub use syslog::Facility;
 
 /// Maximum size of one datagram in bytes, header included.
 ///
-/// RFC 3164 allows relays to drop anything beyond 1024 bytes, and syslog
-/// daemons have their own limits (rsyslog's default `maxMessageSize` is
-/// 8 KiB). 2048 bytes keeps an ordinary decision in one datagram while
-/// staying far below the limits of common daemons. Longer records are split
-/// into parts, never truncated.
+/// RFC 3164 limits a syslog packet to 1024 bytes, and syslog daemons have
+/// their own limits: rsyslogd 8.2302 with its default `maxMessageSize` cut a
+/// 12 000-byte datagram on its local socket to about 8 KiB. 2048 bytes keeps
+/// an ordinary decision in one datagram and stays well below the daemons'
+/// limits. Longer records are split into parts, never truncated.
 pub const MAX_DATAGRAM: usize = 2048;
 
 /// Maximum time that one datagram send waits for room in the syslog daemon's
@@ -194,8 +198,9 @@ impl AuditLog {
     /// Creates a sender for the syslog socket at `socket` (usually
     /// `/dev/log`). Nothing is opened until the first send.
     ///
-    /// `ident` is the syslog tag. Syslog daemons end the tag at a space,
-    /// `[` or `:`, so it should contain none of them.
+    /// `ident` is the syslog tag before `[pid]:`. It should be a short word
+    /// such as `foureyes`, without spaces, `[` or `:`, because a syslog
+    /// daemon could not tell where such a tag ends.
     pub fn new(socket: PathBuf, facility: Facility, ident: String) -> AuditLog {
         AuditLog {
             socket_path: socket,

@@ -66,7 +66,7 @@ fn forces_quotes(c: char) -> bool {
 /// separators and no-break spaces. The format characters of general
 /// category Cf are escaped too, such as bidi overrides and isolates,
 /// zero-width characters and tag characters.
-pub(super) fn must_escape(c: char) -> bool {
+fn must_escape(c: char) -> bool {
     c.is_control() || (c.is_whitespace() && c != ' ') || is_format_char(c)
 }
 

@@ -119,10 +119,7 @@ fn parse_message(message: &str) -> Vec<Token> {
                     !matches!(c, '"' | '\\' | '='),
                     "{c:?} in bare value of {message:?}"
                 );
-                assert!(
-                    !c.is_control(),
-                    "control character in bare value of {message:?}"
-                );
+                assert!(!is_invisible(c), "raw {c:?} in bare value of {message:?}");
                 value.push(c);
                 chars.next();
             }
@@ -149,12 +146,28 @@ fn parse_quoted(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, message: &
             '"' => return value,
             '\\' => value.push(unescape(chars, message)),
             c => {
-                assert!(!c.is_control(), "raw control character in {message:?}");
-                assert!(!c.is_whitespace() || c == ' ', "raw {c:?} in {message:?}");
+                assert!(!is_invisible(c), "raw {c:?} in {message:?}");
                 value.push(c);
             }
         }
     }
+}
+
+/// Returns whether `c` can hide, move or break text in a log viewer. The
+/// list is written by hand, apart from the encoder's table, so that a
+/// character dropped from that table fails the round-trip tests.
+fn is_invisible(c: char) -> bool {
+    let format_char = matches!(
+        c as u32,
+        0xAD | 0x61C
+            | 0x200B..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x2064
+            | 0x2066..=0x2069
+            | 0xFEFF
+            | 0xE0001..=0xE007F
+    );
+    c.is_control() || (c.is_whitespace() && c != ' ') || format_char
 }
 
 /// Decodes one escape after its backslash.
@@ -512,7 +525,7 @@ fn escaped_message_has_no_raw_separators() {
     for _ in 0..500 {
         let record = Record::new(Severity::Info).field("v", rng.nasty_value(30));
         let message = record.to_message();
-        let hidden = message.chars().find(|&c| escape::must_escape(c));
+        let hidden = message.chars().find(|&c| is_invisible(c));
         assert_eq!(hidden, None, "message {message:?}");
     }
 }
