@@ -219,7 +219,8 @@ impl AuditLog {
     /// syslog daemon's socket accepted the datagrams, not that the daemon
     /// wrote them to disk.
     pub fn send(&self, record: &Record) -> Result<(), AuditError> {
-        let datagrams = self.datagrams(record, Local::now())?;
+        let id = next_record_id(self.pid);
+        let datagrams = self.datagrams(record, &id, Local::now())?;
 
         let mut sent = 0;
         let first_error = match self.send_from(&datagrams, &mut sent, false) {
@@ -229,6 +230,7 @@ impl AuditLog {
         tracing::warn!(
             socket = %self.socket_path.display(),
             error = %first_error,
+            record_id = %id,
             parts_sent = sent,
             parts = datagrams.len(),
             "audit record not delivered, retrying from a new socket"
@@ -240,7 +242,12 @@ impl AuditLog {
     }
 
     /// Formats the record into one datagram, or several when it is too long.
-    fn datagrams(&self, record: &Record, now: DateTime<Local>) -> Result<Vec<Vec<u8>>, AuditError> {
+    fn datagrams(
+        &self,
+        record: &Record,
+        id: &str,
+        now: DateTime<Local>,
+    ) -> Result<Vec<Vec<u8>>, AuditError> {
         let header = format_datagram(
             self.facility,
             record.severity,
@@ -254,8 +261,7 @@ impl AuditLog {
             return Err(self.error(AuditErrorKind::IdentTooLong(self.ident.len())));
         }
 
-        let id = next_record_id(self.pid);
-        let messages = split::messages(&id, &record.fields, room);
+        let messages = split::messages(id, &record.fields, room);
         let datagrams = messages
             .iter()
             .map(|message| {

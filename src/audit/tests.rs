@@ -535,7 +535,9 @@ fn escaped_message_has_no_raw_separators() {
 
 /// Formats `record` for `log` at the current time and returns the datagrams.
 fn datagrams_for(log: &AuditLog, record: &Record) -> Vec<Vec<u8>> {
-    log.datagrams(record, Local::now()).expect("format record")
+    let id = next_record_id(log.pid);
+    log.datagrams(record, &id, Local::now())
+        .expect("format record")
 }
 
 fn assert_round_trip(log: &AuditLog, record: &Record) -> Vec<String> {
