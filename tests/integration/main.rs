@@ -1,1 +1,2 @@
+mod rsyslog;
 mod trailers;
