@@ -1,1 +1,0 @@
-//! Configuration. Stub: see the interface in the helper brief.
