@@ -29,6 +29,7 @@ pub mod hook;
 pub mod identity;
 pub mod policy;
 pub mod protocol;
+pub mod quota;
 pub mod repo;
 pub mod report;
 pub mod server;
