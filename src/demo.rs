@@ -11,7 +11,7 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixDatagram;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -42,7 +42,11 @@ pub fn run() -> Result<()> {
     let config_path = root.join("foureyes.toml");
     fs::write(&config_path, &config_text)?;
     println!("== foureyes demo in {}", root.display());
-    println!("== configuration ({}):\n{}", config_path.display(), indent(&config_text));
+    println!(
+        "== configuration ({}):\n{}",
+        config_path.display(),
+        indent(&config_text)
+    );
 
     let records = Arc::new(Mutex::new(Vec::new()));
     let receiver = UnixDatagram::bind(&log_socket).context("cannot bind the demo syslog socket")?;
@@ -60,7 +64,8 @@ pub fn run() -> Result<()> {
         }
     });
 
-    let config = config::parse(&config_text, &config_path).map_err(|err| anyhow::anyhow!("{err}"))?;
+    let config =
+        config::parse(&config_text, &config_path).map_err(|err| anyhow::anyhow!("{err}"))?;
     let shutdown = CancellationToken::new();
     let daemon = start_daemon(config, &socket, shutdown.clone())?;
     println!("== daemon listening on {}", socket.display());
@@ -74,7 +79,10 @@ pub fn run() -> Result<()> {
     let _ = log_thread.join();
     result?;
 
-    println!("\n== audit records received by the syslog socket {}:", log_socket.display());
+    println!(
+        "\n== audit records received by the syslog socket {}:",
+        log_socket.display()
+    );
     for record in records.lock().expect("log lock").iter() {
         println!("  {record}");
     }
@@ -139,7 +147,10 @@ fn start_daemon(
     let started = Instant::now();
     while std::os::unix::net::UnixStream::connect(socket).is_err() {
         if started.elapsed() > Duration::from_secs(5) {
-            bail!("the demo daemon did not start listening on {}", socket.display());
+            bail!(
+                "the demo daemon did not start listening on {}",
+                socket.display()
+            );
         }
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -148,14 +159,23 @@ fn start_daemon(
 
 fn push_twice(root: &Path, srv: &Path, exe: &Path, socket: &Path) -> Result<()> {
     let bare = srv.join("demo.git");
-    git(root, &["init", "--quiet", "--bare", "-b", "main", path_str(&bare)?])?;
+    git(
+        root,
+        &["init", "--quiet", "--bare", "-b", "main", path_str(&bare)?],
+    )?;
     let hook = bare.join("hooks/pre-receive");
     fs::write(&hook, HOOK)?;
     fs::set_permissions(&hook, fs::Permissions::from_mode(0o755))?;
-    println!("== bare repository {} with hooks/pre-receive", bare.display());
+    println!(
+        "== bare repository {} with hooks/pre-receive",
+        bare.display()
+    );
 
     let work = root.join("work");
-    git(root, &["clone", "--quiet", path_str(&bare)?, path_str(&work)?])?;
+    git(
+        root,
+        &["clone", "--quiet", path_str(&bare)?, path_str(&work)?],
+    )?;
     git(&work, &["config", "user.name", "Alice"])?;
     git(&work, &["config", "user.email", "alice@example.com"])?;
     fs::write(work.join("README"), "hello\n")?;
@@ -173,7 +193,10 @@ fn push_twice(root: &Path, srv: &Path, exe: &Path, socket: &Path) -> Result<()> 
             .output()
             .context("cannot run git push")?;
         print!("{}", indent(&String::from_utf8_lossy(&output.stderr)));
-        println!("(git push exit status: {})", output.status.code().unwrap_or(-1));
+        println!(
+            "(git push exit status: {})",
+            output.status.code().unwrap_or(-1)
+        );
         Ok(output)
     };
 
@@ -192,7 +215,9 @@ fn push_twice(root: &Path, srv: &Path, exe: &Path, socket: &Path) -> Result<()> 
             "Reviewed-by: Bob <bob@example.com>",
         ],
     )?;
-    let second = push("2. bob reviewed it: the commit now ends with \"Reviewed-by: Bob <bob@example.com>\"")?;
+    let second = push(
+        "2. bob reviewed it: the commit now ends with \"Reviewed-by: Bob <bob@example.com>\"",
+    )?;
     if !second.status.success() {
         bail!("the reviewed push was rejected; the demo expected it to be accepted");
     }
@@ -216,7 +241,7 @@ fn git(dir: &Path, args: &[&str]) -> Result<()> {
     Ok(())
 }
 
-fn path_str(path: &PathBuf) -> Result<&str> {
+fn path_str(path: &Path) -> Result<&str> {
     path.to_str()
         .with_context(|| format!("path {} is not valid UTF-8", path.display()))
 }
