@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::config::{self, Config};
 use crate::identity::Pusher;
-use crate::policy::{self, CommitVerdict, Detail, Push, PushVerdict};
+use crate::policy::{self, BreakGlass, CommitVerdict, Detail, Push, PushVerdict};
 use crate::protocol::{Decision, RefUpdate};
 use crate::repo::PushRepo;
 use crate::server;
@@ -28,6 +28,8 @@ pub struct Options {
     pub config: PathBuf,
     pub repo: PathBuf,
     pub pusher: Option<String>,
+    /// Push options, as `git push -o` passes them.
+    pub push_options: Vec<String>,
     pub format: Format,
     /// `OLD NEW REF` triples; empty means read lines from standard input.
     pub updates: Vec<String>,
@@ -41,7 +43,13 @@ pub fn run(options: &Options) -> Result<u8> {
     } else {
         parse_triples(&options.updates)?
     };
-    let verdict = explain(&config, &options.repo, options.pusher.as_deref(), &updates)?;
+    let verdict = explain(
+        &config,
+        &options.repo,
+        options.pusher.as_deref(),
+        &options.push_options,
+        &updates,
+    )?;
     match options.format {
         Format::Json => {
             let json =
@@ -58,6 +66,7 @@ pub fn explain(
     config: &Config,
     repo: &Path,
     pusher: Option<&str>,
+    push_options: &[String],
     updates: &[RefUpdate],
 ) -> Result<PushVerdict> {
     let absolute = std::path::absolute(repo)
@@ -82,6 +91,7 @@ pub fn explain(
         config,
         repo_relative: &relative,
         updates,
+        push_options,
         pusher,
         detail: Detail::All,
         interrupt: &none,
@@ -153,6 +163,7 @@ struct JsonRef<'a> {
     decision: Decision,
     rule: Option<&'a str>,
     mode: Option<&'a str>,
+    break_glass: Option<&'a BreakGlass>,
     problems: &'a [String],
     checked: usize,
     failed: usize,
@@ -179,6 +190,7 @@ fn to_json(verdict: &PushVerdict) -> JsonVerdict<'_> {
                 decision: reference.decision,
                 rule: None,
                 mode: None,
+                break_glass: None,
                 problems: &[],
                 checked: 0,
                 failed: 0,
@@ -193,6 +205,7 @@ fn to_json(verdict: &PushVerdict) -> JsonVerdict<'_> {
                 decision: rule.decision,
                 rule: Some(&rule.rule),
                 mode: Some(rule.mode),
+                break_glass: rule.break_glass.as_ref(),
                 problems: &rule.problems,
                 checked: rule.checked,
                 failed: rule.failed,
@@ -220,16 +233,28 @@ fn render_text(verdict: &PushVerdict) -> String {
             );
         }
         for rule in &reference.rules {
+            let mode = if rule.mode == "shadow" {
+                "shadow mode, not enforced"
+            } else {
+                rule.mode
+            };
             let _ = writeln!(
                 out,
-                "{}: {} by rule {:?} ({} mode): {} checked, {} failing",
+                "{}: {} by rule {:?} ({mode}): {} checked, {} failing",
                 policy::escape(&reference.refname),
                 rule.decision.as_str(),
                 rule.rule,
-                rule.mode,
                 rule.checked,
                 rule.failed
             );
+            if let Some(request) = &rule.break_glass {
+                let _ = writeln!(
+                    out,
+                    "  break-glass {}: reason {:?}",
+                    request.outcome.as_str(),
+                    policy::escape(&request.reason)
+                );
+            }
             for problem in &rule.problems {
                 let _ = writeln!(out, "  {}", policy::escape(problem));
             }
@@ -243,6 +268,20 @@ fn render_text(verdict: &PushVerdict) -> String {
                 );
                 if !commit.reviewers.is_empty() {
                     let _ = writeln!(out, "       reviewers: {}", commit.reviewers.join(", "));
+                }
+                for quota in &commit.quotas {
+                    let paths = match &quota.paths {
+                        Some(patterns) => format!(" for changes to {}", patterns.join(", ")),
+                        None => String::new(),
+                    };
+                    let _ = writeln!(
+                        out,
+                        "       quota: {} of {} from group {}{paths} ({})",
+                        quota.filled_by.len(),
+                        quota.count,
+                        quota.group,
+                        quota.filled_by.join(", ")
+                    );
                 }
                 for problem in &commit.problems {
                     let _ = writeln!(out, "       {}", policy::escape(problem));

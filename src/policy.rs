@@ -7,16 +7,17 @@
 //! [`PushVerdict`] that other code renders, logs and acts on.
 
 use std::collections::BTreeSet;
-use std::fmt;
+use std::fmt::{self, Write as _};
+use std::ops::ControlFlow;
 
 use gix::ObjectId;
 use serde::Serialize;
 
-use crate::config::{Config, Mode, Rule, Scope, UnknownReviewers};
+use crate::config::{Config, Mode, Quota, Rule, Scope, UnknownReviewers};
 use crate::identity::{self, Address, Pusher};
 use crate::protocol::{Decision, RefUpdate};
 use crate::repo::{CommitData, Peeled, PushRepo, RepoError};
-use crate::trailer;
+use crate::{quota, trailer};
 
 /// How many failing commits a verdict keeps in full for the daemon's
 /// message; the rest are only counted.
@@ -81,6 +82,19 @@ pub struct NotCounted {
     pub reason: NotCountedReason,
 }
 
+/// One quota as applied to a commit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct QuotaVerdict {
+    pub group: String,
+    pub count: usize,
+    /// The patterns of the `[[rule.paths]]` entry the quota comes from, or
+    /// `None` for the rule's own `require`.
+    pub paths: Option<Vec<String>>,
+    /// The people assigned to its slots; each person fills one slot of all
+    /// the quotas together.
+    pub filled_by: Vec<String>,
+}
+
 /// The judgement of one commit under one rule.
 #[derive(Clone, Debug, Serialize)]
 pub struct CommitVerdict {
@@ -91,6 +105,9 @@ pub struct CommitVerdict {
     /// counted, sorted.
     pub reviewers: Vec<String>,
     pub required: usize,
+    /// Quotas of the rule and of the paths entries that apply, in that
+    /// order, with the people assigned to their slots.
+    pub quotas: Vec<QuotaVerdict>,
     pub not_counted: Vec<NotCounted>,
     /// Why the commit fails, one sentence each; empty when accepted.
     pub problems: Vec<String>,
@@ -114,7 +131,45 @@ pub struct RuleVerdict {
     pub commits: Vec<CommitVerdict>,
     /// Everyone who counted on any checked commit, sorted.
     pub reviewers: Vec<String>,
+    /// Set when the push requested a break-glass bypass.
+    pub break_glass: Option<BreakGlass>,
 }
+
+/// A break-glass request as applied to one rule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BreakGlass {
+    /// The reason given with the push option, trimmed; may be empty.
+    pub reason: String,
+    pub outcome: BreakGlassOutcome,
+}
+
+/// What became of a break-glass request under one rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BreakGlassOutcome {
+    /// The rule rejected the update and the bypass accepted it. The rule
+    /// verdict keeps the problems and failing commits that were bypassed.
+    Used,
+    /// The rule accepts the update anyway, so nothing was bypassed.
+    NotNeeded,
+    /// The request was invalid (empty reason, pusher not allowed) or the
+    /// update could not be checked; the update is not accepted.
+    Rejected,
+}
+
+impl BreakGlassOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BreakGlassOutcome::Used => "used",
+            BreakGlassOutcome::NotNeeded => "not-needed",
+            BreakGlassOutcome::Rejected => "rejected",
+        }
+    }
+}
+
+/// The push option that requests a break-glass bypass, as in
+/// `git push -o foureyes.break-glass="INC-123: reason"`.
+pub const BREAK_GLASS_OPTION: &str = "foureyes.break-glass";
 
 /// The decision on one ref update.
 #[derive(Clone, Debug, Serialize)]
@@ -159,6 +214,8 @@ pub struct Push<'a> {
     /// The repository path relative to its repo root, matched by `repos`.
     pub repo_relative: &'a str,
     pub updates: &'a [RefUpdate],
+    /// The `git push -o` values, in order.
+    pub push_options: &'a [String],
     pub pusher: Option<Pusher>,
     pub detail: Detail,
     /// Called between commits; returns a reason to stop (deadline passed,
@@ -280,8 +337,9 @@ fn effective_decision(verdict: &RuleVerdict) -> Decision {
     }
 }
 
-/// Undecided dominates rejected, which dominates accepted.
-fn combine(decisions: impl Iterator<Item = Decision>) -> Decision {
+/// Combines decisions: undecided dominates rejected, which dominates
+/// accepted.
+pub fn combine(decisions: impl Iterator<Item = Decision>) -> Decision {
     decisions.fold(Decision::Accept, |acc, decision| match (acc, decision) {
         (Decision::Error, _) | (_, Decision::Error) => Decision::Error,
         (Decision::Reject, _) | (_, Decision::Reject) => Decision::Reject,
@@ -306,6 +364,7 @@ fn new_verdict(rule: &Rule) -> RuleVerdict {
         failed: 0,
         commits: Vec::new(),
         reviewers: Vec::new(),
+        break_glass: None,
     }
 }
 
@@ -336,7 +395,79 @@ fn judge_update(
             verdict.problems.push(err.to_string());
         }
     }
+    if let Some(reason) = break_glass_reason(push.push_options) {
+        apply_break_glass(push, rule, reason, &mut verdict);
+    }
     verdict
+}
+
+/// Returns the break-glass reason when any push option requests a bypass:
+/// `foureyes.break-glass=REASON`, or the bare name for an empty reason. The
+/// reasons of several such options are joined with "; ".
+pub fn break_glass_reason(options: &[String]) -> Option<String> {
+    let mut requested = false;
+    let mut reasons = Vec::new();
+    for option in options {
+        let value = match option.split_once('=') {
+            Some((name, value)) if name == BREAK_GLASS_OPTION => value,
+            None if option == BREAK_GLASS_OPTION => "",
+            _ => continue,
+        };
+        requested = true;
+        if !value.trim().is_empty() {
+            reasons.push(value.trim());
+        }
+    }
+    requested.then(|| reasons.join("; "))
+}
+
+/// Lets an allowed pusher with a reason through what `rule` rejected, and
+/// rejects the update for any other break-glass request. A check that could
+/// not run is never bypassed, because nobody knows what it would have found.
+fn apply_break_glass(push: &Push<'_>, rule: &Rule, reason: String, verdict: &mut RuleVerdict) {
+    let refused = if reason.is_empty() {
+        Some(format!(
+            "break-glass rejected: the reason is empty; give one, as in git push -o \
+             {BREAK_GLASS_OPTION}=\"INC-123: what happened\""
+        ))
+    } else if rule.break_glass_groups.is_empty() {
+        Some(format!(
+            "break-glass rejected: rule {:?} has no break_glass_groups, so nobody may bypass it",
+            rule.name
+        ))
+    } else {
+        match resolve_pusher(push) {
+            Err(problem) => Some(format!("break-glass rejected: {problem}")),
+            Ok(Who::Person(id)) if in_any_group(push.config, &rule.break_glass_groups, &id) => None,
+            Ok(who) => Some(format!(
+                "break-glass rejected: pusher {} is not in break_glass_groups of rule {:?} ({})",
+                escape(&who.to_string()),
+                rule.name,
+                rule.break_glass_groups.join(", ")
+            )),
+        }
+    };
+
+    let outcome = match (refused, verdict.decision) {
+        (Some(problem), _) => {
+            reject(verdict, problem);
+            BreakGlassOutcome::Rejected
+        }
+        (None, Decision::Accept) => BreakGlassOutcome::NotNeeded,
+        (None, Decision::Reject) => {
+            verdict.decision = Decision::Accept;
+            BreakGlassOutcome::Used
+        }
+        (None, Decision::Error) => {
+            verdict.problems.push(
+                "break-glass rejected: the update could not be checked, and break-glass only \
+                 bypasses checks that ran"
+                    .to_owned(),
+            );
+            BreakGlassOutcome::Rejected
+        }
+    };
+    verdict.break_glass = Some(BreakGlass { reason, outcome });
 }
 
 fn reject(verdict: &mut RuleVerdict, problem: String) {
@@ -366,6 +497,31 @@ fn judge_update_inner(
     let old = (!is_zero_id(&update.old))
         .then(|| repo.parse_id(&update.old))
         .transpose()?;
+
+    let pusher = resolve_pusher(push);
+    let mut pusher_reported = false;
+    if let Some(groups) = &rule.pusher_groups {
+        match &pusher {
+            Ok(Who::Person(id)) if in_any_group(push.config, groups, id) => {}
+            Ok(who) => reject(
+                verdict,
+                format!(
+                    "pusher {} is not in pusher_groups of rule {:?} ({}); ask a member to push",
+                    escape(&who.to_string()),
+                    rule.name,
+                    groups.join(", ")
+                ),
+            ),
+            Err(problem) => {
+                reject(
+                    verdict,
+                    format!("{problem}, and rule {:?} must know the pusher", rule.name),
+                );
+                pusher_reported = true;
+            }
+        }
+    }
+
     if is_zero_id(&update.new) {
         repo.parse_id(&update.new)?;
         if !rule.allow_delete {
@@ -381,35 +537,19 @@ fn judge_update_inner(
     }
     let new = repo.parse_id(&update.new)?;
 
-    // The pusher: needed to exclude them as a reviewer.
-    let pusher = match (&push.pusher, rule.needs_pusher()) {
+    // The pusher: needed to exclude them as a reviewer and as an author.
+    let pusher = match (pusher, rule.needs_pusher()) {
         (_, false) => None,
-        (None, true) => {
-            reject(
-                verdict,
-                format!(
-                    "cannot tell who is pushing: none of {} is set, and rule {:?} must know the pusher",
-                    push.config.pusher.env.join(", "),
-                    rule.name
-                ),
-            );
-            return Ok(());
-        }
-        (Some(pusher), true) => match push.config.people.by_username(&pusher.name) {
-            Some(person) => Some(Who::Person(person.id.clone())),
-            None => {
+        (Ok(who), true) => Some(who),
+        (Err(problem), true) => {
+            if !pusher_reported {
                 reject(
                     verdict,
-                    format!(
-                        "pusher {} (from {}) is not in the people table, and rule {:?} must know who the pusher is",
-                        escape(&pusher.name),
-                        pusher.source,
-                        rule.name
-                    ),
+                    format!("{problem}, and rule {:?} must know the pusher", rule.name),
                 );
-                return Ok(());
             }
-        },
+            return Ok(());
+        }
     };
 
     let new_commit = match repo.peel(new)? {
@@ -440,7 +580,11 @@ fn judge_update_inner(
             ),
         );
     }
+    check_reachable(push, repo, rule, new_commit, verdict)?;
 
+    if !checks_commits(rule) {
+        return Ok(());
+    }
     let hidden = match hidden {
         Ok(hidden) => hidden,
         Err(err) => return Err(RepoError(err.0.clone())),
@@ -465,7 +609,8 @@ fn judge_update_inner(
             break;
         }
         let commit = repo.commit(id, push.config.limits.max_message_bytes)?;
-        let judged = judge_commit(push.config, rule, &commit, pusher.as_ref());
+        let matched_paths = changed_path_rules(repo, rule, &commit)?;
+        let judged = judge_commit(push.config, rule, &commit, pusher.as_ref(), &matched_paths);
         verdict.checked += 1;
         reviewers.extend(judged.reviewers.iter().cloned());
         if !judged.accepted {
@@ -486,6 +631,135 @@ fn judge_update_inner(
     Ok(())
 }
 
+/// Whether any commit could fail the rule. When none could, the walk is
+/// skipped: a rule with `min_reviewers = 0` and no quotas on a tag pattern
+/// would otherwise walk the whole history for the first matching tag.
+fn checks_commits(rule: &Rule) -> bool {
+    rule.min_reviewers > 0
+        || !rule.require.is_empty()
+        || !rule.paths.is_empty()
+        || !rule.pusher_may_be_author
+}
+
+/// Identifies the pusher as a person of the people table, or returns why
+/// that is not possible.
+fn resolve_pusher(push: &Push<'_>) -> Result<Who, String> {
+    let Some(pusher) = &push.pusher else {
+        return Err(format!(
+            "cannot tell who is pushing: none of {} is set",
+            push.config.pusher.env.join(", ")
+        ));
+    };
+    match push.config.people.by_username(&pusher.name) {
+        Some(person) => Ok(Who::Person(person.id.clone())),
+        None => Err(format!(
+            "pusher {} (from {}) is not in the people table",
+            escape(&pusher.name),
+            pusher.source
+        )),
+    }
+}
+
+fn in_any_group(config: &Config, groups: &[String], person_id: &str) -> bool {
+    groups
+        .iter()
+        .any(|group| config.groups.contains(group, person_id))
+}
+
+/// Indexes of the `[[rule.paths]]` entries whose patterns match a path that
+/// `commit` changes against its first parent. Reads trees only when the rule
+/// has paths entries, and stops once every entry matched.
+fn changed_path_rules(
+    repo: &PushRepo,
+    rule: &Rule,
+    commit: &CommitData,
+) -> Result<Vec<usize>, RepoError> {
+    let mut matched = Vec::new();
+    if rule.paths.is_empty() {
+        return Ok(matched);
+    }
+    repo.for_each_changed_path(commit, &mut |path| {
+        for (index, entry) in rule.paths.iter().enumerate() {
+            if !matched.contains(&index) && entry.matches(path) {
+                matched.push(index);
+            }
+        }
+        if matched.len() == rule.paths.len() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })?;
+    matched.sort_unstable();
+    Ok(matched)
+}
+
+/// Indexes of the `[[rule.paths]]` entries whose patterns match any of
+/// `paths`, in order.
+pub fn matching_path_rules<'p>(
+    rule: &Rule,
+    paths: impl IntoIterator<Item = &'p str>,
+) -> Vec<usize> {
+    let paths: Vec<&str> = paths.into_iter().collect();
+    (0..rule.paths.len())
+        .filter(|&index| paths.iter().any(|path| rule.paths[index].matches(path)))
+        .collect()
+}
+
+/// Rejects a target that is not reachable from any ref of
+/// `target_reachable_from`, as the ref is before the push or as another
+/// update of the same push sets it.
+///
+/// NOTE: git applies the updates only after pre-receive accepts, and may still
+/// refuse one of them (for example a non-fast-forward under
+/// `receive.denyNonFastForwards`) while applying the others. A target that is
+/// reachable only through such a refused update then ends up unreachable.
+fn check_reachable(
+    push: &Push<'_>,
+    repo: &PushRepo,
+    rule: &Rule,
+    target: ObjectId,
+    verdict: &mut RuleVerdict,
+) -> Result<(), RepoError> {
+    if rule.target_reachable_from.is_empty() {
+        return Ok(());
+    }
+    for refname in &rule.target_reachable_from {
+        let mut tips = Vec::new();
+        if let Some(current) = repo.ref_value(refname)? {
+            tips.push(current);
+        }
+        for other in push
+            .updates
+            .iter()
+            .filter(|other| &other.refname == refname)
+        {
+            if !is_zero_id(&other.new) {
+                tips.push(repo.parse_id(&other.new)?);
+            }
+        }
+        for tip in tips {
+            if let Peeled::Commit(tip) = repo.peel(tip)?
+                && repo.is_ancestor(target, tip)?
+            {
+                return Ok(());
+            }
+        }
+    }
+    reject(
+        verdict,
+        format!(
+            "{} is not reachable from {} (as it is before this push or as this push sets it), \
+             and rule {:?} requires that; point the ref at a commit on {}",
+            short(&target),
+            rule.target_reachable_from.join(" or "),
+            rule.name,
+            rule.target_reachable_from.join(" or "),
+        ),
+    );
+    Ok(())
+}
+
 /// Resolves an address to a person when the people table lists it.
 fn identify(config: &Config, address: Address) -> Who {
     match config.people.by_email(&address) {
@@ -499,11 +773,16 @@ fn key_in(key: &str, keys: &[String]) -> bool {
 }
 
 /// Judges one commit: who counts as a reviewer and whether that is enough.
+///
+/// `matched_paths` are the indexes of the `[[rule.paths]]` entries that apply
+/// to this commit (see [`matching_path_rules`]); their quotas are added to
+/// the rule's own. `pusher` is the pushing person, when the rule needs one.
 pub fn judge_commit(
     config: &Config,
     rule: &Rule,
     commit: &CommitData,
     pusher: Option<&Who>,
+    matched_paths: &[usize],
 ) -> CommitVerdict {
     let trailers = trailer::parse(&commit.message);
     let author = identify(config, Address::new(commit.author_email.trim()));
@@ -551,6 +830,25 @@ pub fn judge_commit(
             config.limits.max_message_bytes
         ));
     }
+    if let Some(pusher) = pusher
+        && !rule.pusher_may_be_author
+    {
+        let role = if pusher == &author {
+            Some("the author")
+        } else if coauthors.contains(pusher) {
+            Some("a co-author")
+        } else {
+            None
+        };
+        if let Some(role) = role {
+            problems.push(format!(
+                "the pusher ({pusher}) is {role} of this commit, and rule {:?} does not let \
+                 anyone push their own commits (pusher_may_be_author = false); ask someone \
+                 else to push",
+                rule.name
+            ));
+        }
+    }
     if counted.len() < rule.min_reviewers {
         let names: Vec<String> = counted.iter().map(ToString::to_string).collect();
         problems.push(format!(
@@ -564,6 +862,8 @@ pub fn judge_commit(
             }
         ));
     }
+    let quotas = fill_quotas(config, rule, &counted, matched_paths, &mut problems);
+
     let mut reviewers: Vec<String> = counted.iter().map(ToString::to_string).collect();
     reviewers.sort();
     CommitVerdict {
@@ -572,9 +872,100 @@ pub fn judge_commit(
         accepted: problems.is_empty(),
         reviewers,
         required: rule.min_reviewers,
+        quotas,
         not_counted,
         problems,
     }
+}
+
+/// Assigns the counted people to the quota slots of the rule and of the
+/// matched paths entries, one slot per person, and adds a problem for each
+/// quota with empty slots.
+fn fill_quotas(
+    config: &Config,
+    rule: &Rule,
+    counted: &[Who],
+    matched_paths: &[usize],
+    problems: &mut Vec<String>,
+) -> Vec<QuotaVerdict> {
+    let mut quotas: Vec<Quota> = rule.require.clone();
+    let mut sources: Vec<Option<&[String]>> = vec![None; quotas.len()];
+    for &index in matched_paths {
+        let Some(entry) = rule.paths.get(index) else {
+            continue;
+        };
+        for quota in &entry.require {
+            quotas.push(quota.clone());
+            sources.push(Some(&entry.patterns));
+        }
+    }
+    if quotas.is_empty() {
+        return Vec::new();
+    }
+
+    // Only people of the people table can be group members.
+    let people: Vec<&str> = counted
+        .iter()
+        .filter_map(|who| match who {
+            Who::Person(id) => Some(id.as_str()),
+            Who::Address(_) => None,
+        })
+        .collect();
+    let assignment = quota::assign(&people, &quotas, &config.groups);
+
+    let mut verdicts: Vec<QuotaVerdict> = quotas
+        .iter()
+        .zip(&sources)
+        .map(|(quota, source)| QuotaVerdict {
+            group: quota.group.clone(),
+            count: quota.count,
+            paths: source.map(<[String]>::to_vec),
+            filled_by: Vec::new(),
+        })
+        .collect();
+    for (index, person) in &assignment.filled {
+        verdicts[*index].filled_by.push(person.clone());
+    }
+
+    for &(index, empty) in &assignment.missing {
+        let quota = &verdicts[index];
+        let mut problem = format!(
+            "needs {empty} more {} from group {}",
+            plural(empty, "reviewer", "reviewers"),
+            quota.group
+        );
+        if let Some(patterns) = &quota.paths {
+            let _ = write!(problem, " for changes to {}", patterns.join(", "));
+        }
+        // Members who counted but fill a slot of another quota explain why a
+        // group that seems represented still has an empty slot.
+        let elsewhere: Vec<String> = assignment
+            .filled
+            .iter()
+            .filter(|(other, person)| {
+                *other != index && config.groups.contains(&quota.group, person)
+            })
+            .map(|(other, person)| {
+                format!(
+                    "{person} fills the slot of group {}",
+                    verdicts[*other].group
+                )
+            })
+            .collect();
+        if !elsewhere.is_empty() {
+            let _ = write!(
+                problem,
+                " ({}; each person fills one slot)",
+                elsewhere.join(", ")
+            );
+        }
+        problems.push(problem);
+    }
+    verdicts
+}
+
+fn plural<'a>(count: usize, one: &'a str, many: &'a str) -> &'a str {
+    if count == 1 { one } else { many }
 }
 
 /// Decides whether one reviewer trailer value counts.
@@ -641,4 +1032,436 @@ pub fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config;
+
+    /// bob is in core and security; ci is a bot.
+    const CONFIG: &str = r#"
+        [groups]
+        core = ["alice", "bob", "carol"]
+        security = ["bob", "sam"]
+        release = ["dave"]
+
+        [[person]]
+        id = "alice"
+        emails = ["alice@example.com"]
+        [[person]]
+        id = "bob"
+        emails = ["bob@example.com"]
+        [[person]]
+        id = "carol"
+        emails = ["carol@example.com"]
+        [[person]]
+        id = "dave"
+        emails = ["dave@example.com"]
+        [[person]]
+        id = "sam"
+        emails = ["sam@example.com"]
+        [[person]]
+        id = "ci"
+        emails = ["ci@example.com"]
+        bot = true
+
+        [[rule]]
+        name = "quotas"
+        refs = ["refs/heads/quotas"]
+        min_reviewers = 1
+        require = [{ group = "security", count = 1 }, { group = "core", count = 1 }]
+
+        [[rule]]
+        name = "paths"
+        refs = ["refs/heads/paths"]
+        min_reviewers = 1
+        [[rule.paths]]
+        patterns = ["crypto/**", "auth/**"]
+        require = [{ group = "security", count = 1 }]
+        [[rule.paths]]
+        patterns = ["*.md"]
+        require = [{ group = "core", count = 1 }]
+
+        [[rule]]
+        name = "groups"
+        refs = ["refs/heads/groups"]
+        min_reviewers = 1
+        reviewer_groups = ["core"]
+
+        [[rule]]
+        name = "release"
+        refs = ["refs/heads/release"]
+        min_reviewers = 1
+        pusher_may_be_author = false
+    "#;
+
+    fn config() -> Config {
+        config::parse(CONFIG, Path::new("policy-test.toml"))
+            .expect("the test configuration is valid")
+    }
+
+    fn rule<'c>(config: &'c Config, name: &str) -> &'c Rule {
+        config
+            .rules
+            .iter()
+            .find(|rule| rule.name == name)
+            .expect("the test configuration has this rule")
+    }
+
+    fn commit(author: &str, trailers: &[&str]) -> CommitData {
+        let mut message = String::from("Change something\n\nBody.\n");
+        if !trailers.is_empty() {
+            message.push('\n');
+            for trailer in trailers {
+                message.push_str(trailer);
+                message.push('\n');
+            }
+        }
+        CommitData {
+            id: ObjectId::null(gix::hash::Kind::Sha1),
+            tree: ObjectId::empty_tree(gix::hash::Kind::Sha1),
+            parents: Vec::new(),
+            author_email: format!("{author}@example.com"),
+            message,
+            message_truncated: false,
+        }
+    }
+
+    fn reviewed_by(id: &str) -> String {
+        format!("Reviewed-by: {id} <{id}@example.com>")
+    }
+
+    /// One `judge_commit` case.
+    struct Case {
+        what: &'static str,
+        rule: &'static str,
+        author: &'static str,
+        reviewers: &'static [&'static str],
+        pusher: Option<&'static str>,
+        /// Paths the commit changes.
+        paths: &'static [&'static str],
+        accepted: bool,
+        /// Each must be part of one problem.
+        problems: &'static [&'static str],
+        counted: &'static [&'static str],
+    }
+
+    const CASES: &[Case] = &[
+        Case {
+            what: "bob and alice fill security and core",
+            rule: "quotas",
+            author: "carol",
+            reviewers: &["bob", "alice"],
+            pusher: None,
+            paths: &[],
+            accepted: true,
+            problems: &[],
+            counted: &["alice", "bob"],
+        },
+        Case {
+            what: "bob alone cannot fill security and core",
+            rule: "quotas",
+            author: "carol",
+            reviewers: &["bob"],
+            pusher: None,
+            paths: &[],
+            accepted: false,
+            problems: &[
+                "needs 1 more reviewer from group core (bob fills the slot of group security; each person fills one slot)",
+            ],
+            counted: &["bob"],
+        },
+        Case {
+            what: "sam and carol fill both quotas",
+            rule: "quotas",
+            author: "alice",
+            reviewers: &["carol", "sam"],
+            pusher: None,
+            paths: &[],
+            accepted: true,
+            problems: &[],
+            counted: &["carol", "sam"],
+        },
+        Case {
+            what: "no security member at all",
+            rule: "quotas",
+            author: "bob",
+            reviewers: &["alice", "carol"],
+            pusher: None,
+            paths: &[],
+            accepted: false,
+            problems: &["needs 1 more reviewer from group security"],
+            counted: &["alice", "carol"],
+        },
+        Case {
+            what: "path rule applies to crypto change",
+            rule: "paths",
+            author: "carol",
+            reviewers: &["alice"],
+            pusher: None,
+            paths: &["crypto/aes/impl.c"],
+            accepted: false,
+            problems: &[
+                "needs 1 more reviewer from group security for changes to crypto/**, auth/**",
+            ],
+            counted: &["alice"],
+        },
+        Case {
+            what: "path rule does not apply to other change",
+            rule: "paths",
+            author: "carol",
+            reviewers: &["alice"],
+            pusher: None,
+            paths: &["src/main.rs", "docs/guide.md"],
+            accepted: true,
+            problems: &[],
+            counted: &["alice"],
+        },
+        Case {
+            what: "path rule satisfied by security member",
+            rule: "paths",
+            author: "carol",
+            reviewers: &["sam"],
+            pusher: None,
+            paths: &["auth/login.rs"],
+            accepted: true,
+            problems: &[],
+            counted: &["sam"],
+        },
+        Case {
+            what: "two path entries need two people",
+            rule: "paths",
+            author: "carol",
+            reviewers: &["bob"],
+            pusher: None,
+            paths: &["auth/login.rs", "README.md"],
+            accepted: false,
+            problems: &["needs 1 more reviewer from group"],
+            counted: &["bob"],
+        },
+        Case {
+            what: "two path entries filled by bob and alice",
+            rule: "paths",
+            author: "carol",
+            reviewers: &["bob", "alice"],
+            pusher: None,
+            paths: &["auth/login.rs", "README.md"],
+            accepted: true,
+            problems: &[],
+            counted: &["alice", "bob"],
+        },
+        Case {
+            what: "bot reviewer never counts",
+            rule: "groups",
+            author: "carol",
+            reviewers: &["ci"],
+            pusher: None,
+            paths: &[],
+            accepted: false,
+            problems: &["has 0 of 1 required reviewers"],
+            counted: &[],
+        },
+        Case {
+            what: "reviewer outside reviewer_groups",
+            rule: "groups",
+            author: "carol",
+            reviewers: &["sam"],
+            pusher: None,
+            paths: &[],
+            accepted: false,
+            problems: &["has 0 of 1 required reviewers"],
+            counted: &[],
+        },
+        Case {
+            what: "reviewer inside reviewer_groups",
+            rule: "groups",
+            author: "carol",
+            reviewers: &["sam", "bob"],
+            pusher: None,
+            paths: &[],
+            accepted: true,
+            problems: &[],
+            counted: &["bob"],
+        },
+        Case {
+            what: "pusher is the author",
+            rule: "release",
+            author: "dave",
+            reviewers: &["alice"],
+            pusher: Some("dave"),
+            paths: &[],
+            accepted: false,
+            problems: &["the pusher (dave) is the author of this commit"],
+            counted: &["alice"],
+        },
+        Case {
+            what: "pusher is not the author",
+            rule: "release",
+            author: "carol",
+            reviewers: &["alice"],
+            pusher: Some("dave"),
+            paths: &[],
+            accepted: true,
+            problems: &[],
+            counted: &["alice"],
+        },
+    ];
+
+    #[test]
+    fn judge_commit_table() {
+        let config = config();
+        for case in CASES {
+            let rule = rule(&config, case.rule);
+            let trailers: Vec<String> = case.reviewers.iter().map(|id| reviewed_by(id)).collect();
+            let trailers: Vec<&str> = trailers.iter().map(String::as_str).collect();
+            let pusher = case.pusher.map(|id| Who::Person(id.to_owned()));
+            let matched = matching_path_rules(rule, case.paths.iter().copied());
+            let verdict = judge_commit(
+                &config,
+                rule,
+                &commit(case.author, &trailers),
+                pusher.as_ref(),
+                &matched,
+            );
+            assert_eq!(
+                verdict.accepted, case.accepted,
+                "{}: {:?}",
+                case.what, verdict.problems
+            );
+            assert_eq!(verdict.reviewers, case.counted, "{}", case.what);
+            for expected in case.problems {
+                assert!(
+                    verdict
+                        .problems
+                        .iter()
+                        .any(|problem| problem.contains(expected)),
+                    "{}: no problem contains {expected:?} in {:?}",
+                    case.what,
+                    verdict.problems
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn judge_commit_names_bot() {
+        let config = config();
+        let trailer = reviewed_by("ci");
+        let verdict = judge_commit(
+            &config,
+            rule(&config, "quotas"),
+            &commit("carol", &[&trailer]),
+            None,
+            &[],
+        );
+        assert_eq!(verdict.not_counted.len(), 1);
+        assert_eq!(verdict.not_counted[0].reason, NotCountedReason::Bot);
+        assert_eq!(verdict.not_counted[0].reason.describe(), "a bot account");
+    }
+
+    #[test]
+    fn judge_commit_pusher_coauthor() {
+        let config = config();
+        let trailers = [
+            reviewed_by("alice"),
+            "Co-authored-by: Dave <dave@example.com>".to_owned(),
+        ];
+        let trailers: Vec<&str> = trailers.iter().map(String::as_str).collect();
+        let pusher = Who::Person("dave".to_owned());
+        let verdict = judge_commit(
+            &config,
+            rule(&config, "release"),
+            &commit("carol", &trailers),
+            Some(&pusher),
+            &[],
+        );
+        assert!(!verdict.accepted);
+        assert_eq!(verdict.problems.len(), 1);
+        assert!(
+            verdict.problems[0].contains("the pusher (dave) is a co-author"),
+            "{:?}",
+            verdict.problems
+        );
+    }
+
+    #[test]
+    fn judge_commit_reports_quota_fills() {
+        let config = config();
+        let trailers = [reviewed_by("bob"), reviewed_by("alice")];
+        let trailers: Vec<&str> = trailers.iter().map(String::as_str).collect();
+        let rule = rule(&config, "paths");
+        let verdict = judge_commit(&config, rule, &commit("carol", &trailers), None, &[0, 1]);
+        let fills: Vec<(&str, Vec<String>)> = verdict
+            .quotas
+            .iter()
+            .map(|quota| (quota.group.as_str(), quota.filled_by.clone()))
+            .collect();
+        assert_eq!(
+            fills,
+            [
+                ("security", vec!["bob".to_owned()]),
+                ("core", vec!["alice".to_owned()])
+            ]
+        );
+        assert_eq!(
+            verdict.quotas[0].paths,
+            Some(vec!["crypto/**".to_owned(), "auth/**".to_owned()])
+        );
+    }
+
+    #[test]
+    fn matching_path_rules_table() {
+        let config = config();
+        let rule = rule(&config, "paths");
+        let cases: &[(&[&str], &[usize])] = &[
+            (&[], &[]),
+            (&["src/main.rs"], &[]),
+            (&["crypto/aes.c"], &[0]),
+            (&["crypto/aes/impl.c"], &[0]),
+            (&["auth"], &[]),
+            (&["src/auth/login.rs"], &[]),
+            (&["README.md"], &[1]),
+            (&["docs/README.md"], &[]),
+            (&["README.md", "auth/x"], &[0, 1]),
+        ];
+        for (paths, expected) in cases {
+            let matched = matching_path_rules(rule, paths.iter().copied());
+            assert_eq!(matched, *expected, "paths {paths:?}");
+        }
+    }
+
+    #[test]
+    fn break_glass_reason_table() {
+        let cases: &[(&[&str], Option<&str>)] = &[
+            (&[], None),
+            (&["ci.skip"], None),
+            (
+                &["foureyes.break-glass=INC-1: db down"],
+                Some("INC-1: db down"),
+            ),
+            (&["foureyes.break-glass=  INC-1  "], Some("INC-1")),
+            (&["foureyes.break-glass="], Some("")),
+            (&["foureyes.break-glass"], Some("")),
+            (&["foureyes.break-glass=   "], Some("")),
+            (&["foureyes.break-glassy=INC-1"], None),
+            (&["FOUREYES.BREAK-GLASS=INC-1"], None),
+            (
+                &["foureyes.break-glass=a", "foureyes.break-glass=b"],
+                Some("a; b"),
+            ),
+            (
+                &["foureyes.break-glass=", "foureyes.break-glass=b"],
+                Some("b"),
+            ),
+            (&["foureyes.break-glass=x=y"], Some("x=y")),
+        ];
+        for (options, expected) in cases {
+            let options: Vec<String> = options.iter().map(|option| option.to_string()).collect();
+            let reason = break_glass_reason(&options);
+            assert_eq!(reason.as_deref(), *expected, "options {options:?}");
+        }
+    }
 }
