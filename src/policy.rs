@@ -46,6 +46,8 @@ impl fmt::Display for Who {
 #[serde(rename_all = "kebab-case")]
 pub enum NotCountedReason {
     NoAddress,
+    /// Looks like the given address (same confusable skeleton) but is not it.
+    Lookalike(String),
     Unknown,
     Bot,
     NotInReviewerGroups,
@@ -57,9 +59,15 @@ pub enum NotCountedReason {
 }
 
 impl NotCountedReason {
-    pub fn describe(&self) -> &'static str {
-        match self {
+    pub fn describe(&self) -> String {
+        let text = match self {
             NotCountedReason::NoAddress => "no email address in the trailer",
+            NotCountedReason::Lookalike(of) => {
+                return format!(
+                    "looks like {} but is a different address (lookalike characters)",
+                    escape(of)
+                );
+            }
             NotCountedReason::Unknown => "unknown address, not in the people table",
             NotCountedReason::Bot => "a bot account",
             NotCountedReason::NotInReviewerGroups => "not in the rule's reviewer groups",
@@ -70,7 +78,8 @@ impl NotCountedReason {
             NotCountedReason::NotInTrailerBlock => {
                 "not in the trailer block at the end of the message"
             }
-        }
+        };
+        text.to_owned()
     }
 }
 
@@ -588,6 +597,22 @@ fn reviewer_status(
     counted: &[Who],
 ) -> Result<Who, NotCountedReason> {
     let address = identity::address_of(value).ok_or(NotCountedReason::NoAddress)?;
+    if let Some(imitated) = config.people.lookalike(&address) {
+        return Err(NotCountedReason::Lookalike(imitated.to_owned()));
+    }
+    let skeleton = identity::skeleton(address.as_str());
+    let known = counted
+        .iter()
+        .chain(coauthors)
+        .chain(std::iter::once(author));
+    for earlier in known {
+        if let Who::Address(earlier) = earlier
+            && earlier != &address
+            && identity::skeleton(earlier.as_str()) == skeleton
+        {
+            return Err(NotCountedReason::Lookalike(earlier.to_string()));
+        }
+    }
     let who = identify(config, address);
     match &who {
         Who::Address(_) if rule.unknown_reviewers == UnknownReviewers::Ignore => {
@@ -642,3 +667,7 @@ pub fn escape(text: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+#[path = "policy_rule_tests.rs"]
+mod rule_tests;
