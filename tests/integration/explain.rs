@@ -76,6 +76,8 @@ fn json(output: &Output) -> Value {
 fn explain_json_shape() {
     let setup = setup();
 
+    // main already points to the tip. The update's old id (zero) is what
+    // hides commits for main itself, so both commits are checked.
     let output = setup.explain(&[ZERO_ID, &setup.unreviewed, "refs/heads/main"], "");
 
     assert_eq!(output.status.code(), Some(1), "{output:?}");
