@@ -47,6 +47,8 @@ impl fmt::Display for Who {
 #[serde(rename_all = "kebab-case")]
 pub enum NotCountedReason {
     NoAddress,
+    /// Looks like the given address (same confusable skeleton) but is not it.
+    Lookalike(String),
     Unknown,
     Bot,
     NotInReviewerGroups,
@@ -58,9 +60,15 @@ pub enum NotCountedReason {
 }
 
 impl NotCountedReason {
-    pub fn describe(&self) -> &'static str {
-        match self {
+    pub fn describe(&self) -> String {
+        let text = match self {
             NotCountedReason::NoAddress => "no email address in the trailer",
+            NotCountedReason::Lookalike(of) => {
+                return format!(
+                    "looks like {} but is a different address (lookalike characters)",
+                    escape(of)
+                );
+            }
             NotCountedReason::Unknown => "unknown address, not in the people table",
             NotCountedReason::Bot => "a bot account",
             NotCountedReason::NotInReviewerGroups => "not in the rule's reviewer groups",
@@ -71,7 +79,8 @@ impl NotCountedReason {
             NotCountedReason::NotInTrailerBlock => {
                 "not in the trailer block at the end of the message"
             }
-        }
+        };
+        text.to_owned()
     }
 }
 
@@ -199,6 +208,10 @@ pub struct PushVerdict {
     pub pusher: Option<String>,
 }
 
+/// The refs a rule matches with their commit tips before the push, or why
+/// they could not be listed.
+type RefTips = Result<Vec<(String, ObjectId)>, RepoError>;
+
 /// Which commit verdicts to keep.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Detail {
@@ -243,7 +256,7 @@ pub fn pusher_from_env<'a>(
 /// when [`needs_repository`] says so.
 pub fn evaluate(push: &Push<'_>, repo: Option<&PushRepo>) -> PushVerdict {
     let mut refs = Vec::with_capacity(push.updates.len());
-    let mut hidden_cache: Vec<(usize, Result<Vec<ObjectId>, RepoError>)> = Vec::new();
+    let mut hidden_cache: Vec<(usize, RefTips)> = Vec::new();
     for update in push.updates {
         let rules: Vec<(usize, &Rule)> = push
             .config
@@ -385,7 +398,7 @@ fn judge_update(
     repo: &PushRepo,
     rule: &Rule,
     update: &RefUpdate,
-    hidden: &Result<Vec<ObjectId>, RepoError>,
+    hidden: &RefTips,
 ) -> RuleVerdict {
     let mut verdict = new_verdict(rule);
     match judge_update_inner(push, repo, rule, update, hidden, &mut verdict) {
@@ -482,7 +495,7 @@ fn judge_update_inner(
     repo: &PushRepo,
     rule: &Rule,
     update: &RefUpdate,
-    hidden: &Result<Vec<ObjectId>, RepoError>,
+    tips: &RefTips,
     verdict: &mut RuleVerdict,
 ) -> Result<(), RepoError> {
     if gix::validate::reference::name(update.refname.as_bytes().into()).is_err()
@@ -565,8 +578,14 @@ fn judge_update_inner(
             return Ok(());
         }
     };
-    if let Some(old) = old
-        && let Peeled::Commit(old_commit) = repo.peel(old)?
+    let old_commit = match old {
+        Some(old) => match repo.peel(old)? {
+            Peeled::Commit(id) => Some(id),
+            Peeled::Other(..) => None,
+        },
+        None => None,
+    };
+    if let Some(old_commit) = old_commit
         && !repo.is_ancestor(old_commit, new_commit)?
         && !rule.allow_force_push
     {
@@ -585,13 +604,24 @@ fn judge_update_inner(
     if !checks_commits(rule) {
         return Ok(());
     }
-    let hidden = match hidden {
-        Ok(hidden) => hidden,
+    let tips = match tips {
+        Ok(tips) => tips,
         Err(err) => return Err(RepoError(err.0.clone())),
     };
+    // The updated ref's own pre-push tip is the update's old id, not the
+    // ref's current value. git applies the update only while the ref still
+    // points to old, and explain may run on refs that already point to new.
+    let mut hidden: Vec<ObjectId> = tips
+        .iter()
+        .filter(|(name, _)| *name != update.refname)
+        .map(|(_, id)| *id)
+        .chain(old_commit)
+        .collect();
+    hidden.sort();
+    hidden.dedup();
     let first_parent = rule.scope == Scope::FirstParent;
     let mut reviewers = BTreeSet::new();
-    for (index, id) in repo.walk(new_commit, hidden, first_parent)?.enumerate() {
+    for (index, id) in repo.walk(new_commit, &hidden, first_parent)?.enumerate() {
         let id = id?;
         if index % CHECK_EVERY == 0
             && let Some(reason) = (push.interrupt)()
@@ -979,6 +1009,22 @@ fn reviewer_status(
     counted: &[Who],
 ) -> Result<Who, NotCountedReason> {
     let address = identity::address_of(value).ok_or(NotCountedReason::NoAddress)?;
+    if let Some(imitated) = config.people.lookalike(&address) {
+        return Err(NotCountedReason::Lookalike(imitated.to_owned()));
+    }
+    let skeleton = identity::skeleton(address.as_str());
+    let known = counted
+        .iter()
+        .chain(coauthors)
+        .chain(std::iter::once(author));
+    for earlier in known {
+        if let Who::Address(earlier) = earlier
+            && earlier != &address
+            && identity::skeleton(earlier.as_str()) == skeleton
+        {
+            return Err(NotCountedReason::Lookalike(earlier.to_string()));
+        }
+    }
     let who = identify(config, address);
     match &who {
         Who::Address(_) if rule.unknown_reviewers == UnknownReviewers::Ignore => {
@@ -1035,433 +1081,9 @@ pub fn escape(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::path::Path;
+#[path = "policy_rule_tests.rs"]
+mod rule_tests;
 
-    use super::*;
-    use crate::config;
-
-    /// bob is in core and security; ci is a bot.
-    const CONFIG: &str = r#"
-        [groups]
-        core = ["alice", "bob", "carol"]
-        security = ["bob", "sam"]
-        release = ["dave"]
-
-        [[person]]
-        id = "alice"
-        emails = ["alice@example.com"]
-        [[person]]
-        id = "bob"
-        emails = ["bob@example.com"]
-        [[person]]
-        id = "carol"
-        emails = ["carol@example.com"]
-        [[person]]
-        id = "dave"
-        emails = ["dave@example.com"]
-        [[person]]
-        id = "sam"
-        emails = ["sam@example.com"]
-        [[person]]
-        id = "ci"
-        emails = ["ci@example.com"]
-        bot = true
-
-        [[rule]]
-        name = "quotas"
-        refs = ["refs/heads/quotas"]
-        min_reviewers = 1
-        require = [{ group = "security", count = 1 }, { group = "core", count = 1 }]
-
-        [[rule]]
-        name = "paths"
-        refs = ["refs/heads/paths"]
-        min_reviewers = 1
-        [[rule.paths]]
-        patterns = ["crypto/**", "auth/**"]
-        require = [{ group = "security", count = 1 }]
-        [[rule.paths]]
-        patterns = ["*.md"]
-        require = [{ group = "core", count = 1 }]
-
-        [[rule]]
-        name = "groups"
-        refs = ["refs/heads/groups"]
-        min_reviewers = 1
-        reviewer_groups = ["core"]
-
-        [[rule]]
-        name = "release"
-        refs = ["refs/heads/release"]
-        min_reviewers = 1
-        pusher_may_be_author = false
-    "#;
-
-    fn config() -> Config {
-        config::parse(CONFIG, Path::new("policy-test.toml"))
-            .expect("the test configuration is valid")
-    }
-
-    fn rule<'c>(config: &'c Config, name: &str) -> &'c Rule {
-        config
-            .rules
-            .iter()
-            .find(|rule| rule.name == name)
-            .expect("the test configuration has this rule")
-    }
-
-    fn commit(author: &str, trailers: &[&str]) -> CommitData {
-        let mut message = String::from("Change something\n\nBody.\n");
-        if !trailers.is_empty() {
-            message.push('\n');
-            for trailer in trailers {
-                message.push_str(trailer);
-                message.push('\n');
-            }
-        }
-        CommitData {
-            id: ObjectId::null(gix::hash::Kind::Sha1),
-            tree: ObjectId::empty_tree(gix::hash::Kind::Sha1),
-            parents: Vec::new(),
-            author_email: format!("{author}@example.com"),
-            message,
-            message_truncated: false,
-        }
-    }
-
-    fn reviewed_by(id: &str) -> String {
-        format!("Reviewed-by: {id} <{id}@example.com>")
-    }
-
-    /// One `judge_commit` case.
-    struct Case {
-        what: &'static str,
-        rule: &'static str,
-        author: &'static str,
-        reviewers: &'static [&'static str],
-        pusher: Option<&'static str>,
-        /// Paths the commit changes.
-        paths: &'static [&'static str],
-        accepted: bool,
-        /// Each must be part of one problem.
-        problems: &'static [&'static str],
-        counted: &'static [&'static str],
-    }
-
-    const CASES: &[Case] = &[
-        Case {
-            what: "bob and alice fill security and core",
-            rule: "quotas",
-            author: "carol",
-            reviewers: &["bob", "alice"],
-            pusher: None,
-            paths: &[],
-            accepted: true,
-            problems: &[],
-            counted: &["alice", "bob"],
-        },
-        Case {
-            what: "bob alone cannot fill security and core",
-            rule: "quotas",
-            author: "carol",
-            reviewers: &["bob"],
-            pusher: None,
-            paths: &[],
-            accepted: false,
-            problems: &[
-                "needs 1 more reviewer from group core (bob fills the slot of group security; each person fills one slot)",
-            ],
-            counted: &["bob"],
-        },
-        Case {
-            what: "sam and carol fill both quotas",
-            rule: "quotas",
-            author: "alice",
-            reviewers: &["carol", "sam"],
-            pusher: None,
-            paths: &[],
-            accepted: true,
-            problems: &[],
-            counted: &["carol", "sam"],
-        },
-        Case {
-            what: "no security member at all",
-            rule: "quotas",
-            author: "bob",
-            reviewers: &["alice", "carol"],
-            pusher: None,
-            paths: &[],
-            accepted: false,
-            problems: &["needs 1 more reviewer from group security"],
-            counted: &["alice", "carol"],
-        },
-        Case {
-            what: "path rule applies to crypto change",
-            rule: "paths",
-            author: "carol",
-            reviewers: &["alice"],
-            pusher: None,
-            paths: &["crypto/aes/impl.c"],
-            accepted: false,
-            problems: &[
-                "needs 1 more reviewer from group security for changes to crypto/**, auth/**",
-            ],
-            counted: &["alice"],
-        },
-        Case {
-            what: "path rule does not apply to other change",
-            rule: "paths",
-            author: "carol",
-            reviewers: &["alice"],
-            pusher: None,
-            paths: &["src/main.rs", "docs/guide.md"],
-            accepted: true,
-            problems: &[],
-            counted: &["alice"],
-        },
-        Case {
-            what: "path rule satisfied by security member",
-            rule: "paths",
-            author: "carol",
-            reviewers: &["sam"],
-            pusher: None,
-            paths: &["auth/login.rs"],
-            accepted: true,
-            problems: &[],
-            counted: &["sam"],
-        },
-        Case {
-            what: "two path entries need two people",
-            rule: "paths",
-            author: "carol",
-            reviewers: &["bob"],
-            pusher: None,
-            paths: &["auth/login.rs", "README.md"],
-            accepted: false,
-            problems: &["needs 1 more reviewer from group"],
-            counted: &["bob"],
-        },
-        Case {
-            what: "two path entries filled by bob and alice",
-            rule: "paths",
-            author: "carol",
-            reviewers: &["bob", "alice"],
-            pusher: None,
-            paths: &["auth/login.rs", "README.md"],
-            accepted: true,
-            problems: &[],
-            counted: &["alice", "bob"],
-        },
-        Case {
-            what: "bot reviewer never counts",
-            rule: "groups",
-            author: "carol",
-            reviewers: &["ci"],
-            pusher: None,
-            paths: &[],
-            accepted: false,
-            problems: &["has 0 of 1 required reviewers"],
-            counted: &[],
-        },
-        Case {
-            what: "reviewer outside reviewer_groups",
-            rule: "groups",
-            author: "carol",
-            reviewers: &["sam"],
-            pusher: None,
-            paths: &[],
-            accepted: false,
-            problems: &["has 0 of 1 required reviewers"],
-            counted: &[],
-        },
-        Case {
-            what: "reviewer inside reviewer_groups",
-            rule: "groups",
-            author: "carol",
-            reviewers: &["sam", "bob"],
-            pusher: None,
-            paths: &[],
-            accepted: true,
-            problems: &[],
-            counted: &["bob"],
-        },
-        Case {
-            what: "pusher is the author",
-            rule: "release",
-            author: "dave",
-            reviewers: &["alice"],
-            pusher: Some("dave"),
-            paths: &[],
-            accepted: false,
-            problems: &["the pusher (dave) is the author of this commit"],
-            counted: &["alice"],
-        },
-        Case {
-            what: "pusher is not the author",
-            rule: "release",
-            author: "carol",
-            reviewers: &["alice"],
-            pusher: Some("dave"),
-            paths: &[],
-            accepted: true,
-            problems: &[],
-            counted: &["alice"],
-        },
-    ];
-
-    #[test]
-    fn judge_commit_table() {
-        let config = config();
-        for case in CASES {
-            let rule = rule(&config, case.rule);
-            let trailers: Vec<String> = case.reviewers.iter().map(|id| reviewed_by(id)).collect();
-            let trailers: Vec<&str> = trailers.iter().map(String::as_str).collect();
-            let pusher = case.pusher.map(|id| Who::Person(id.to_owned()));
-            let matched = matching_path_rules(rule, case.paths.iter().copied());
-            let verdict = judge_commit(
-                &config,
-                rule,
-                &commit(case.author, &trailers),
-                pusher.as_ref(),
-                &matched,
-            );
-            assert_eq!(
-                verdict.accepted, case.accepted,
-                "{}: {:?}",
-                case.what, verdict.problems
-            );
-            assert_eq!(verdict.reviewers, case.counted, "{}", case.what);
-            for expected in case.problems {
-                assert!(
-                    verdict
-                        .problems
-                        .iter()
-                        .any(|problem| problem.contains(expected)),
-                    "{}: no problem contains {expected:?} in {:?}",
-                    case.what,
-                    verdict.problems
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn judge_commit_names_bot() {
-        let config = config();
-        let trailer = reviewed_by("ci");
-        let verdict = judge_commit(
-            &config,
-            rule(&config, "quotas"),
-            &commit("carol", &[&trailer]),
-            None,
-            &[],
-        );
-        assert_eq!(verdict.not_counted.len(), 1);
-        assert_eq!(verdict.not_counted[0].reason, NotCountedReason::Bot);
-        assert_eq!(verdict.not_counted[0].reason.describe(), "a bot account");
-    }
-
-    #[test]
-    fn judge_commit_pusher_coauthor() {
-        let config = config();
-        let trailers = [
-            reviewed_by("alice"),
-            "Co-authored-by: Dave <dave@example.com>".to_owned(),
-        ];
-        let trailers: Vec<&str> = trailers.iter().map(String::as_str).collect();
-        let pusher = Who::Person("dave".to_owned());
-        let verdict = judge_commit(
-            &config,
-            rule(&config, "release"),
-            &commit("carol", &trailers),
-            Some(&pusher),
-            &[],
-        );
-        assert!(!verdict.accepted);
-        assert_eq!(verdict.problems.len(), 1);
-        assert!(
-            verdict.problems[0].contains("the pusher (dave) is a co-author"),
-            "{:?}",
-            verdict.problems
-        );
-    }
-
-    #[test]
-    fn judge_commit_reports_quota_fills() {
-        let config = config();
-        let trailers = [reviewed_by("bob"), reviewed_by("alice")];
-        let trailers: Vec<&str> = trailers.iter().map(String::as_str).collect();
-        let rule = rule(&config, "paths");
-        let verdict = judge_commit(&config, rule, &commit("carol", &trailers), None, &[0, 1]);
-        let fills: Vec<(&str, Vec<String>)> = verdict
-            .quotas
-            .iter()
-            .map(|quota| (quota.group.as_str(), quota.filled_by.clone()))
-            .collect();
-        assert_eq!(
-            fills,
-            [
-                ("security", vec!["bob".to_owned()]),
-                ("core", vec!["alice".to_owned()])
-            ]
-        );
-        assert_eq!(
-            verdict.quotas[0].paths,
-            Some(vec!["crypto/**".to_owned(), "auth/**".to_owned()])
-        );
-    }
-
-    #[test]
-    fn matching_path_rules_table() {
-        let config = config();
-        let rule = rule(&config, "paths");
-        let cases: &[(&[&str], &[usize])] = &[
-            (&[], &[]),
-            (&["src/main.rs"], &[]),
-            (&["crypto/aes.c"], &[0]),
-            (&["crypto/aes/impl.c"], &[0]),
-            (&["auth"], &[]),
-            (&["src/auth/login.rs"], &[]),
-            (&["README.md"], &[1]),
-            (&["docs/README.md"], &[]),
-            (&["README.md", "auth/x"], &[0, 1]),
-        ];
-        for (paths, expected) in cases {
-            let matched = matching_path_rules(rule, paths.iter().copied());
-            assert_eq!(matched, *expected, "paths {paths:?}");
-        }
-    }
-
-    #[test]
-    fn break_glass_reason_table() {
-        let cases: &[(&[&str], Option<&str>)] = &[
-            (&[], None),
-            (&["ci.skip"], None),
-            (
-                &["foureyes.break-glass=INC-1: db down"],
-                Some("INC-1: db down"),
-            ),
-            (&["foureyes.break-glass=  INC-1  "], Some("INC-1")),
-            (&["foureyes.break-glass="], Some("")),
-            (&["foureyes.break-glass"], Some("")),
-            (&["foureyes.break-glass=   "], Some("")),
-            (&["foureyes.break-glassy=INC-1"], None),
-            (&["FOUREYES.BREAK-GLASS=INC-1"], None),
-            (
-                &["foureyes.break-glass=a", "foureyes.break-glass=b"],
-                Some("a; b"),
-            ),
-            (
-                &["foureyes.break-glass=", "foureyes.break-glass=b"],
-                Some("b"),
-            ),
-            (&["foureyes.break-glass=x=y"], Some("x=y")),
-        ];
-        for (options, expected) in cases {
-            let options: Vec<String> = options.iter().map(|option| option.to_string()).collect();
-            let reason = break_glass_reason(&options);
-            assert_eq!(reason.as_deref(), *expected, "options {options:?}");
-        }
-    }
-}
+#[cfg(test)]
+#[path = "policy_org_tests.rs"]
+mod org_tests;
