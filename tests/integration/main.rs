@@ -1,5 +1,6 @@
 mod explain;
 mod history;
+mod policy;
 mod push;
 mod rsyslog;
 mod support;
