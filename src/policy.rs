@@ -5,6 +5,12 @@
 //! trailer did not. [`evaluate`] applies the rules to the ref updates of a
 //! push, reading the repository through [`PushRepo`], and returns a
 //! [`PushVerdict`] that other code renders, logs and acts on.
+//!
+//! Per ref update, the checks that need the repository or the whole push
+//! live here too: `pusher_groups`, deletion and force push, the target of
+//! `target_reachable_from`, the changed paths that select `[[rule.paths]]`
+//! quotas, and the `foureyes.break-glass` push option, which is applied
+//! last to the rule's verdict.
 
 use std::collections::BTreeSet;
 use std::fmt::{self, Write as _};
@@ -152,7 +158,7 @@ pub struct BreakGlass {
     pub outcome: BreakGlassOutcome,
 }
 
-/// What became of a break-glass request under one rule.
+/// The outcome of a break-glass request under one rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BreakGlassOutcome {
@@ -436,7 +442,7 @@ pub fn break_glass_reason(options: &[String]) -> Option<String> {
 
 /// Lets an allowed pusher with a reason through what `rule` rejected, and
 /// rejects the update for any other break-glass request. A check that could
-/// not run is never bypassed, because nobody knows what it would have found.
+/// not run is never bypassed, because what it would have found is unknown.
 fn apply_break_glass(push: &Push<'_>, rule: &Rule, reason: String, verdict: &mut RuleVerdict) {
     let refused = if reason.is_empty() {
         Some(format!(
@@ -661,7 +667,7 @@ fn judge_update_inner(
     Ok(())
 }
 
-/// Whether any commit could fail the rule. When none could, the walk is
+/// Returns whether any commit could fail the rule. When none could, the walk is
 /// skipped: a rule with `min_reviewers = 0` and no quotas on a tag pattern
 /// would otherwise walk the whole history for the first matching tag.
 fn checks_commits(rule: &Rule) -> bool {

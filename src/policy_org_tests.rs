@@ -7,7 +7,7 @@ use std::path::Path;
 use super::*;
 use crate::config;
 
-/// bob is in core and security; ci is a bot.
+/// bob is in core and security, and ci is a bot.
 const CONFIG: &str = r#"
     [groups]
     core = ["alice", "bob", "carol"]
@@ -101,7 +101,7 @@ fn reviewed_by(id: &str) -> String {
 
 /// One `judge_commit` case.
 struct Case {
-    what: &'static str,
+    name: &'static str,
     rule: &'static str,
     author: &'static str,
     reviewers: &'static [&'static str],
@@ -116,7 +116,7 @@ struct Case {
 
 const CASES: &[Case] = &[
     Case {
-        what: "bob and alice fill security and core",
+        name: "bob and alice fill security and core",
         rule: "quotas",
         author: "carol",
         reviewers: &["bob", "alice"],
@@ -127,7 +127,7 @@ const CASES: &[Case] = &[
         counted: &["alice", "bob"],
     },
     Case {
-        what: "bob alone cannot fill security and core",
+        name: "bob alone cannot fill security and core",
         rule: "quotas",
         author: "carol",
         reviewers: &["bob"],
@@ -140,7 +140,7 @@ const CASES: &[Case] = &[
         counted: &["bob"],
     },
     Case {
-        what: "sam and carol fill both quotas",
+        name: "sam and carol fill both quotas",
         rule: "quotas",
         author: "alice",
         reviewers: &["carol", "sam"],
@@ -151,7 +151,7 @@ const CASES: &[Case] = &[
         counted: &["carol", "sam"],
     },
     Case {
-        what: "no security member at all",
+        name: "no security member at all",
         rule: "quotas",
         author: "bob",
         reviewers: &["alice", "carol"],
@@ -162,7 +162,7 @@ const CASES: &[Case] = &[
         counted: &["alice", "carol"],
     },
     Case {
-        what: "path rule applies to crypto change",
+        name: "path rule applies to crypto change",
         rule: "paths",
         author: "carol",
         reviewers: &["alice"],
@@ -173,7 +173,7 @@ const CASES: &[Case] = &[
         counted: &["alice"],
     },
     Case {
-        what: "path rule does not apply to other change",
+        name: "path rule does not apply to other change",
         rule: "paths",
         author: "carol",
         reviewers: &["alice"],
@@ -184,7 +184,7 @@ const CASES: &[Case] = &[
         counted: &["alice"],
     },
     Case {
-        what: "path rule satisfied by security member",
+        name: "path rule satisfied by security member",
         rule: "paths",
         author: "carol",
         reviewers: &["sam"],
@@ -195,7 +195,7 @@ const CASES: &[Case] = &[
         counted: &["sam"],
     },
     Case {
-        what: "two path entries need two people",
+        name: "two path entries need two people",
         rule: "paths",
         author: "carol",
         reviewers: &["bob"],
@@ -206,7 +206,7 @@ const CASES: &[Case] = &[
         counted: &["bob"],
     },
     Case {
-        what: "two path entries filled by bob and alice",
+        name: "two path entries filled by bob and alice",
         rule: "paths",
         author: "carol",
         reviewers: &["bob", "alice"],
@@ -217,7 +217,7 @@ const CASES: &[Case] = &[
         counted: &["alice", "bob"],
     },
     Case {
-        what: "bot reviewer never counts",
+        name: "bot reviewer never counts",
         rule: "groups",
         author: "carol",
         reviewers: &["ci"],
@@ -228,7 +228,7 @@ const CASES: &[Case] = &[
         counted: &[],
     },
     Case {
-        what: "reviewer outside reviewer_groups",
+        name: "reviewer outside reviewer_groups",
         rule: "groups",
         author: "carol",
         reviewers: &["sam"],
@@ -239,7 +239,7 @@ const CASES: &[Case] = &[
         counted: &[],
     },
     Case {
-        what: "reviewer inside reviewer_groups",
+        name: "reviewer inside reviewer_groups",
         rule: "groups",
         author: "carol",
         reviewers: &["sam", "bob"],
@@ -250,7 +250,7 @@ const CASES: &[Case] = &[
         counted: &["bob"],
     },
     Case {
-        what: "pusher is the author",
+        name: "pusher is the author",
         rule: "release",
         author: "dave",
         reviewers: &["alice"],
@@ -261,7 +261,7 @@ const CASES: &[Case] = &[
         counted: &["alice"],
     },
     Case {
-        what: "pusher is not the author",
+        name: "pusher is not the author",
         rule: "release",
         author: "carol",
         reviewers: &["alice"],
@@ -292,9 +292,9 @@ fn judge_commit_table() {
         assert_eq!(
             verdict.accepted, case.accepted,
             "{}: {:?}",
-            case.what, verdict.problems
+            case.name, verdict.problems
         );
-        assert_eq!(verdict.reviewers, case.counted, "{}", case.what);
+        assert_eq!(verdict.reviewers, case.counted, "{}", case.name);
         for expected in case.problems {
             assert!(
                 verdict
@@ -302,7 +302,7 @@ fn judge_commit_table() {
                     .iter()
                     .any(|problem| problem.contains(expected)),
                 "{}: no problem contains {expected:?} in {:?}",
-                case.what,
+                case.name,
                 verdict.problems
             );
         }

@@ -25,8 +25,8 @@ const CI: Author = Author {
     email: "ci@example.com",
 };
 
-/// The team plus a bot and three groups: bob is in core and security, dave
-/// releases.
+/// Returns the team plus a bot and three groups: bob is in core and
+/// security, and dave releases.
 fn organisation() -> Config {
     Config::team().raw(
         r#"
@@ -372,9 +372,9 @@ fn break_glass_allows_delete() {
     remote.commit("hotfix", ERIN, &reviewed("Reviewed hotfix", &[ALICE]));
     accepted(&push_as(&remote, "dave", &["hotfix"]));
 
-    let refused = push_as(&remote, "dave", &[":hotfix"]);
-    rejected(&refused);
-    assert_says(&refused, "deleting refs/heads/hotfix is not allowed");
+    let plain_delete = push_as(&remote, "dave", &[":hotfix"]);
+    rejected(&plain_delete);
+    assert_says(&plain_delete, "deleting refs/heads/hotfix is not allowed");
 
     let outcome = push_as(
         &remote,
