@@ -1,2 +1,3 @@
 mod rsyslog;
+mod systemd;
 mod trailers;
