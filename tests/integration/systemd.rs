@@ -4,8 +4,15 @@
 //! any of this. Tests print a message and pass when a tool is missing.
 
 use std::fs;
+use std::io::ErrorKind;
+use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+
+use crate::support::{ALICE, BOB, Config, Daemon, Launch, SOCKET_ACTIVATE_BIN, reviewed};
 
 /// The highest exposure score that `systemd-analyze security` may give
 /// `foureyes.service`. systemd 252 scores the unit 0.2, all of it for the
@@ -194,4 +201,276 @@ fn service_exposure_is_low() {
             "unexpected failed check {check}:\n{stdout}"
         );
     }
+}
+
+// --- Socket activation --------------------------------------------------
+
+fn socket_activate_installed() -> bool {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path).any(|dir| dir.join(SOCKET_ACTIVATE_BIN).is_file())
+}
+
+fn skip_without_socket_activate() {
+    println!(
+        "skipping: {SOCKET_ACTIVATE_BIN} is not installed; install it with apt-get install systemd"
+    );
+}
+
+fn protect_main() -> Config {
+    Config::team().rule("main", &["refs/heads/main"], "min_reviewers = 1")
+}
+
+#[test]
+fn socket_activation_serves_pushes() {
+    if !socket_activate_installed() {
+        return skip_without_socket_activate();
+    }
+    let launch = Launch {
+        socket_activated: true,
+        ..Launch::default()
+    };
+    let mut daemon = Daemon::start_with(&protect_main(), &launch);
+    let remote = daemon.remote("activated");
+
+    remote.commit("main", ALICE, "Unreviewed change\n");
+    let rejected = remote.push(&["main"]);
+    assert_ne!(rejected.code, Some(0), "{}", rejected.stderr);
+    assert!(!rejected.moved("refs/heads/main"));
+
+    // Start main again from nothing, so the next push carries only the
+    // reviewed commit.
+    remote.git(&["update-ref", "-d", "refs/heads/main"]);
+    let reviewed_id = remote.commit("main", ALICE, &reviewed("Reviewed change", &[BOB]));
+    let accepted = remote.push(&["main"]);
+    assert_eq!(accepted.code, Some(0), "{}", accepted.stderr);
+    assert!(accepted.moved("refs/heads/main"));
+    assert_eq!(accepted.after.get("refs/heads/main"), Some(&reviewed_id));
+
+    let log = daemon.log();
+    assert!(
+        log.contains("listening on the socket passed by systemd"),
+        "{log}"
+    );
+    let decisions: Vec<Option<String>> = daemon
+        .records()
+        .iter()
+        .map(|record| record.get("decision").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        decisions,
+        [Some("reject".to_owned()), Some("accept".to_owned())]
+    );
+
+    // systemd-socket-activate bound the socket file, so it removes it, and
+    // the daemon leaves it in place.
+    daemon.signal(Signal::SIGTERM);
+    let status = daemon.wait_for_exit();
+    assert!(status.success(), "{status}:\n{}", daemon.log());
+    assert!(daemon.socket().exists());
+}
+
+#[test]
+fn bound_socket_removed_at_exit() {
+    let mut daemon = Daemon::start(&protect_main());
+    let log = daemon.log();
+    assert!(
+        log.contains("listening on a socket bound by foureyesd"),
+        "{log}"
+    );
+
+    daemon.signal(Signal::SIGTERM);
+    let status = daemon.wait_for_exit();
+    assert!(status.success(), "{status}:\n{}", daemon.log());
+    assert!(!daemon.socket().exists());
+}
+
+#[test]
+fn socket_for_another_process_ignored() {
+    // LISTEN_PID names the process the sockets are meant for, so a daemon
+    // that inherits the variables from a parent binds its own socket.
+    let launch = Launch {
+        env: vec![
+            ("LISTEN_FDS".to_owned(), "1".to_owned()),
+            ("LISTEN_PID".to_owned(), "1".to_owned()),
+        ],
+        ..Launch::default()
+    };
+    let daemon = Daemon::start_with(&protect_main(), &launch);
+    let log = daemon.log();
+    assert!(
+        log.contains("listening on a socket bound by foureyesd"),
+        "{log}"
+    );
+}
+
+// --- The notify protocol -------------------------------------------------
+
+/// A stand-in for systemd's notification socket.
+struct NotifySocket {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+    socket: UnixDatagram,
+}
+
+impl NotifySocket {
+    fn bind() -> NotifySocket {
+        let dir = tempfile::tempdir().expect("create temporary directory");
+        let path = dir.path().join("notify.sock");
+        let socket = UnixDatagram::bind(&path).expect("bind the notify socket");
+        socket
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("a positive timeout is valid");
+        NotifySocket {
+            _dir: dir,
+            path,
+            socket,
+        }
+    }
+
+    fn env(&self) -> (String, String) {
+        let path = self.path.to_str().expect("temporary paths are UTF-8");
+        ("NOTIFY_SOCKET".to_owned(), path.to_owned())
+    }
+
+    /// Returns the next message that is not a watchdog ping, as its lines;
+    /// panics when none arrives within [`NOTIFY_TIMEOUT`].
+    fn next(&self) -> Vec<String> {
+        let deadline = Instant::now() + NOTIFY_TIMEOUT;
+        loop {
+            if let Some(message) = self.receive()
+                && message != ["WATCHDOG=1"]
+            {
+                return message;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no notification within {NOTIFY_TIMEOUT:?}"
+            );
+        }
+    }
+
+    /// Returns the messages that arrive within `window`.
+    fn collect(&self, window: Duration) -> Vec<Vec<String>> {
+        let end = Instant::now() + window;
+        let mut messages = Vec::new();
+        while Instant::now() < end {
+            messages.extend(self.receive());
+        }
+        messages
+    }
+
+    fn receive(&self) -> Option<Vec<String>> {
+        let mut buffer = [0u8; 4096];
+        match self.socket.recv(&mut buffer) {
+            Ok(length) => {
+                let text = std::str::from_utf8(&buffer[..length]).expect("notifications are UTF-8");
+                Some(text.lines().map(str::to_owned).collect())
+            }
+            Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => None,
+            Err(err) => panic!("receiving a notification failed: {err}"),
+        }
+    }
+}
+
+/// How long a notification may take to arrive. Generous, because tests share
+/// two cores.
+const NOTIFY_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Returns the value of `KEY=` in `message`.
+fn value<'a>(message: &'a [String], key: &str) -> Option<&'a str> {
+    message
+        .iter()
+        .find_map(|line| line.strip_prefix(key)?.strip_prefix('='))
+}
+
+#[test]
+fn notify_reports_life_cycle() {
+    let notify = NotifySocket::bind();
+    let launch = Launch {
+        env: vec![notify.env()],
+        ..Launch::default()
+    };
+    let mut daemon = Daemon::start_with(&protect_main(), &launch);
+
+    let ready = notify.next();
+    assert_eq!(value(&ready, "READY"), Some("1"), "{ready:?}");
+    assert_eq!(value(&ready, "STATUS"), Some("serving with 1 rules"));
+
+    daemon.signal(Signal::SIGHUP);
+    let reloading = notify.next();
+    assert_eq!(value(&reloading, "RELOADING"), Some("1"), "{reloading:?}");
+    let first_time: u64 = value(&reloading, "MONOTONIC_USEC")
+        .expect("RELOADING=1 comes with MONOTONIC_USEC")
+        .parse()
+        .expect("MONOTONIC_USEC is a number");
+    let reloaded = notify.next();
+    assert_eq!(value(&reloaded, "READY"), Some("1"), "{reloaded:?}");
+    assert_eq!(value(&reloaded, "STATUS"), Some("serving with 1 rules"));
+
+    // A broken file keeps the old configuration, and systemd still gets
+    // READY=1, or it would wait for the reload until its timeout.
+    fs::write(daemon.config_path(), "[daemon\n").expect("write a broken configuration");
+    daemon.signal(Signal::SIGHUP);
+    let reloading = notify.next();
+    assert_eq!(value(&reloading, "RELOADING"), Some("1"), "{reloading:?}");
+    let second_time: u64 = value(&reloading, "MONOTONIC_USEC")
+        .expect("RELOADING=1 comes with MONOTONIC_USEC")
+        .parse()
+        .expect("MONOTONIC_USEC is a number");
+    assert!(second_time > first_time, "{second_time} <= {first_time}");
+    let failed = notify.next();
+    assert_eq!(value(&failed, "READY"), Some("1"), "{failed:?}");
+    assert_eq!(
+        value(&failed, "STATUS"),
+        Some("serving with 1 rules; the last reload failed, see the log")
+    );
+
+    daemon.signal(Signal::SIGTERM);
+    let stopping = notify.next();
+    assert_eq!(value(&stopping, "STOPPING"), Some("1"), "{stopping:?}");
+    let status = daemon.wait_for_exit();
+    assert!(status.success(), "{status}:\n{}", daemon.log());
+}
+
+#[test]
+fn watchdog_pings_at_half_timeout() {
+    let notify = NotifySocket::bind();
+    let launch = Launch {
+        env: vec![
+            notify.env(),
+            ("WATCHDOG_USEC".to_owned(), "200000".to_owned()),
+        ],
+        ..Launch::default()
+    };
+    let _daemon = Daemon::start_with(&protect_main(), &launch);
+
+    // 100 ms between pings gives about 10 in one second; a loaded machine
+    // may delay some, so ask for 3.
+    let pings = notify
+        .collect(Duration::from_secs(1))
+        .into_iter()
+        .filter(|message| message == &["WATCHDOG=1"])
+        .count();
+    assert!(pings >= 3, "{pings} pings in 1 s");
+}
+
+#[test]
+fn watchdog_for_another_process_ignored() {
+    let notify = NotifySocket::bind();
+    let launch = Launch {
+        env: vec![
+            notify.env(),
+            ("WATCHDOG_USEC".to_owned(), "200000".to_owned()),
+            ("WATCHDOG_PID".to_owned(), "1".to_owned()),
+        ],
+        ..Launch::default()
+    };
+    let _daemon = Daemon::start_with(&protect_main(), &launch);
+
+    let messages = notify.collect(Duration::from_secs(1));
+    let pings = messages
+        .iter()
+        .filter(|message| *message == &["WATCHDOG=1"])
+        .count();
+    assert_eq!(pings, 0, "{messages:?}");
 }
