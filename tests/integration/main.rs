@@ -2,6 +2,7 @@
 //! `foureyesd` binaries with real git repositories and real sockets.
 
 mod explain;
+mod fleet;
 mod history;
 mod push;
 mod rsyslog;
