@@ -19,10 +19,10 @@ const NODE_HOSTNAME: &str = "git-node-1";
 /// contains non-ASCII text that must arrive unchanged.
 const ODD_BRANCH: &str = "topic/ü=\"x\"";
 
-/// Columns of every stored line, separated by `|`: host name, facility,
-/// severity, tag, pid and message.
+/// Columns of every stored line, separated by `|`: host name,
+/// `facility.severity`, tag, pid and message.
 const LINE_TEMPLATE: &str =
-    "%hostname%|%syslogfacility-text%|%syslogseverity-text%|%programname%|%procid%|%msg%\\n";
+    "%hostname%|%syslogfacility-text%.%syslogseverity-text%|%programname%|%procid%|%msg%\\n";
 
 /// One stored line, split into its columns and the record's fields.
 #[derive(Debug, PartialEq)]
@@ -38,19 +38,22 @@ struct StoredRecord {
 }
 
 fn parse_line(line: &str) -> StoredRecord {
-    let columns: Vec<&str> = line.splitn(6, '|').collect();
-    assert_eq!(columns.len(), 6, "{line}");
+    let columns: Vec<&str> = line.splitn(5, '|').collect();
+    assert_eq!(columns.len(), 5, "{line}");
+    let (facility, severity) = columns[1]
+        .split_once('.')
+        .unwrap_or_else(|| panic!("no facility.severity in {line:?}"));
     // rsyslog keeps the space that follows `tag[pid]:` in the message, and
     // RFC 5424 forwarding adds the separator after the structured data.
-    let message = columns[5].trim_start();
+    let message = columns[4].trim_start();
     let fields =
         parse_fields(message).unwrap_or_else(|err| panic!("invalid fields in {line:?}: {err}"));
     StoredRecord {
         hostname: columns[0].to_owned(),
-        facility: columns[1].to_owned(),
-        severity: columns[2].to_owned(),
-        tag: columns[3].to_owned(),
-        pid: columns[4].to_owned(),
+        facility: facility.to_owned(),
+        severity: severity.to_owned(),
+        tag: columns[2].to_owned(),
+        pid: columns[3].to_owned(),
         message: message.to_owned(),
         fields,
     }
