@@ -9,6 +9,7 @@
 //! hook.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::fs;
 use std::io::{ErrorKind, Write};
 use std::os::unix::net::{UnixDatagram, UnixStream};
@@ -785,6 +786,8 @@ pub const SOCKET_ACTIVATE_BIN: &str = "systemd-socket-activate";
 /// Changes to how [`Daemon::start_with`] runs foureyesd.
 #[derive(Clone, Debug, Default)]
 pub struct Launch {
+    /// A program and its arguments that run foureyesd, such as `strace -f`.
+    pub wrapper: Vec<String>,
     /// Start it through [`SOCKET_ACTIVATE_BIN`], which binds the socket and
     /// passes it to foureyesd as systemd does.
     pub socket_activated: bool,
@@ -832,22 +835,25 @@ impl Daemon {
 
         let log = fs::File::create(dir.path().join("foureyesd.log"))
             .expect("cannot create the daemon log");
-        let mut command = if launch.socket_activated {
+        let mut words: Vec<OsString> = launch.wrapper.iter().map(OsString::from).collect();
+        if launch.socket_activated {
             // systemd-socket-activate binds the socket, execs foureyesd on
             // the first connection and passes it only the variables named
             // with -E.
-            let mut command = Command::new(SOCKET_ACTIVATE_BIN);
-            command.arg("-l").arg(&socket);
+            words.extend([
+                SOCKET_ACTIVATE_BIN.into(),
+                "-l".into(),
+                socket.clone().into(),
+            ]);
             for (name, value) in &launch.env {
-                command.arg("-E").arg(format!("{name}={value}"));
+                words.extend(["-E".into(), format!("{name}={value}").into()]);
             }
-            command.arg(FOUREYESD_BIN);
-            command
-        } else {
-            let mut command = Command::new(FOUREYESD_BIN);
-            command.envs(launch.env.iter().map(|(name, value)| (name, value)));
-            command
-        };
+        }
+        words.push(FOUREYESD_BIN.into());
+        let mut command = Command::new(&words[0]);
+        command
+            .args(&words[1..])
+            .envs(launch.env.iter().map(|(name, value)| (name, value)));
         let child = command
             .arg("--config")
             .arg(&config_path)
@@ -902,20 +908,21 @@ impl Daemon {
         self.dir.path().join("foureyes.toml")
     }
 
-    /// Returns the daemon's process id. Under systemd-socket-activate it is
-    /// the same process, because systemd-socket-activate execs foureyesd.
+    /// Returns the process id of the program started: foureyesd, or the
+    /// wrapper when [`Launch::wrapper`] names one. systemd-socket-activate
+    /// execs foureyesd, so it has the same process id.
     pub fn pid(&self) -> Pid {
         Pid::from_raw(i32::try_from(self.child.id()).expect("process ids fit in i32"))
     }
 
-    /// Sends `signal` to the daemon.
+    /// Sends `signal` to the program started, see [`Daemon::pid`].
     pub fn signal(&self, signal: Signal) {
         kill(self.pid(), signal)
             .unwrap_or_else(|err| panic!("cannot send {signal} to foureyesd: {err}"));
     }
 
-    /// Waits until the daemon exits and returns its exit status; panics
-    /// after [`STARTUP_TIMEOUT`].
+    /// Waits until the program started exits and returns its exit status;
+    /// panics after [`STARTUP_TIMEOUT`].
     pub fn wait_for_exit(&mut self) -> ExitStatus {
         let started = Instant::now();
         loop {

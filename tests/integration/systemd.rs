@@ -1,8 +1,10 @@
 //! The systemd integration: the unit files under `systemd/` as
-//! `systemd-analyze` judges them, and the daemon's side of socket activation
-//! and of the notify protocol. systemd does not need to run as PID 1 for
-//! any of this. Tests print a message and pass when a tool is missing.
+//! `systemd-analyze` judges them, the daemon's side of socket activation and
+//! of the notify protocol, and the system calls the daemon makes compared
+//! with the unit's filter. systemd does not need to run as PID 1 for any of
+//! this. Tests print a message and pass when a tool is missing.
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::ErrorKind;
 use std::os::unix::net::UnixDatagram;
@@ -10,7 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::Signal;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 
 use crate::support::{ALICE, BOB, Config, Daemon, Launch, SOCKET_ACTIVATE_BIN, reviewed};
 
@@ -473,4 +476,167 @@ fn watchdog_for_another_process_ignored() {
         .filter(|message| *message == &["WATCHDOG=1"])
         .count();
     assert_eq!(pings, 0, "{messages:?}");
+}
+
+// --- The system call filter -----------------------------------------------
+
+/// Returns the entries of the `SystemCallFilter=` lines of
+/// `foureyes.service`: the allow list, and the deny list (lines that start
+/// with `~`), which systemd applies after it.
+fn unit_syscall_filter() -> (Vec<String>, Vec<String>) {
+    let path = unit_dir().join("foureyes.service");
+    let unit = fs::read_to_string(&path).expect("read foureyes.service");
+    let mut allow = Vec::new();
+    let mut deny = Vec::new();
+    for line in unit.lines() {
+        let Some(value) = line.strip_prefix("SystemCallFilter=") else {
+            continue;
+        };
+        match value.strip_prefix('~') {
+            Some(denied) => deny.extend(denied.split_whitespace().map(str::to_owned)),
+            None => allow.extend(value.split_whitespace().map(str::to_owned)),
+        }
+    }
+    (allow, deny)
+}
+
+fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Returns the system calls in `group`, expanding nested groups, as
+/// `systemd-analyze syscall-filter` lists them. A name without `@` is a
+/// single system call.
+fn expand_syscall_group(analyze: &Path, group: &str) -> BTreeSet<String> {
+    if !group.starts_with('@') {
+        return BTreeSet::from([group.to_owned()]);
+    }
+    let output = run(Command::new(analyze).args(["syscall-filter", group]));
+    assert!(
+        output.status.success(),
+        "syscall-filter {group} failed:\n{}",
+        text(&output.stderr)
+    );
+    let mut syscalls = BTreeSet::new();
+    let stdout = text(&output.stdout);
+    // The first line names the group itself; members are indented, and
+    // comment lines start with '#'.
+    for line in stdout.lines().skip(1) {
+        let member = line.trim();
+        if member.is_empty() || member.starts_with('#') {
+            continue;
+        }
+        syscalls.extend(expand_syscall_group(analyze, member));
+    }
+    syscalls
+}
+
+/// Returns the names of the system calls in an `strace -f` log.
+fn traced_syscalls(log: &str) -> BTreeSet<String> {
+    log.lines()
+        .filter_map(|line| {
+            // "PID name(args) = result" or "PID name(args <unfinished ...>";
+            // resumed calls, signals and exits start with '<', '-' or '+'.
+            let (_, call) = line.split_once(char::is_whitespace)?;
+            let (name, _) = call.trim_start().split_once('(')?;
+            let is_name = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            is_name.then(|| name.to_owned())
+        })
+        .collect()
+}
+
+/// Returns the pid of the only child of `pid`.
+fn only_child(pid: i32) -> i32 {
+    let path = format!("/proc/{pid}/task/{pid}/children");
+    let children = fs::read_to_string(&path).unwrap_or_else(|err| panic!("read {path}: {err}"));
+    let pids: Vec<i32> = children
+        .split_whitespace()
+        .map(|child| child.parse().expect("pids are numbers"))
+        .collect();
+    assert_eq!(pids.len(), 1, "children of {pid}: {children:?}");
+    pids[0]
+}
+
+#[test]
+fn daemon_syscalls_pass_the_filter() {
+    let Some(analyze) = systemd_analyze() else {
+        return skip_without_systemd_analyze();
+    };
+    let Some(strace) = find_program("strace") else {
+        println!("skipping: strace is not installed; install it with apt-get install strace");
+        return;
+    };
+    let (allow, deny) = unit_syscall_filter();
+    assert_eq!(allow, ["@system-service"]);
+    let mut allowed = BTreeSet::new();
+    for group in &allow {
+        allowed.extend(expand_syscall_group(&analyze, group));
+    }
+    for group in &deny {
+        for syscall in expand_syscall_group(&analyze, group) {
+            allowed.remove(&syscall);
+        }
+    }
+
+    // Run the daemon through every phase: start, an accepted and a rejected
+    // push, a reload, a failed reload and a stop.
+    let trace_dir = tempfile::tempdir().expect("create temporary directory");
+    let trace = trace_dir.path().join("strace.log");
+    let launch = Launch {
+        wrapper: vec![
+            strace.display().to_string(),
+            "-f".to_owned(),
+            "-qq".to_owned(),
+            "-o".to_owned(),
+            trace.display().to_string(),
+        ],
+        ..Launch::default()
+    };
+    let mut daemon = Daemon::start_with(&protect_main(), &launch);
+    let remote = daemon.remote("traced");
+    remote.commit("main", ALICE, &reviewed("Reviewed change", &[BOB]));
+    let accepted = remote.push(&["main"]);
+    assert_eq!(accepted.code, Some(0), "{}", accepted.stderr);
+    remote.commit("main", ALICE, "Unreviewed change\n");
+    let rejected = remote.push(&["main"]);
+    assert_ne!(rejected.code, Some(0), "{}", rejected.stderr);
+
+    let foureyesd = Pid::from_raw(only_child(daemon.pid().as_raw()));
+    let config = fs::read_to_string(daemon.config_path()).expect("read the configuration");
+    kill(foureyesd, Signal::SIGHUP).expect("send SIGHUP");
+    wait_for_log(&daemon, "configuration reloaded");
+    fs::write(daemon.config_path(), "[daemon\n").expect("write a broken configuration");
+    kill(foureyesd, Signal::SIGHUP).expect("send SIGHUP");
+    wait_for_log(&daemon, "reload failed");
+    fs::write(daemon.config_path(), config).expect("restore the configuration");
+    kill(foureyesd, Signal::SIGTERM).expect("send SIGTERM");
+    let status = daemon.wait_for_exit();
+    assert!(status.success(), "{status}:\n{}", daemon.log());
+
+    let log = fs::read_to_string(&trace).expect("read the strace log");
+    let used = traced_syscalls(&log);
+    assert!(used.contains("accept4"), "no accept4 in {used:?}");
+    let blocked: Vec<&String> = used.difference(&allowed).collect();
+    assert!(
+        blocked.is_empty(),
+        "foureyesd used system calls that foureyes.service blocks: {blocked:?}"
+    );
+}
+
+fn wait_for_log(daemon: &Daemon, text: &str) {
+    let deadline = Instant::now() + NOTIFY_TIMEOUT;
+    while !daemon.log().contains(text) {
+        assert!(
+            Instant::now() < deadline,
+            "no {text:?} in the log within {NOTIFY_TIMEOUT:?}:\n{}",
+            daemon.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
