@@ -209,7 +209,10 @@ async fn decide(
             send_audit(state, vec![record]).await;
             return Response {
                 decision: Decision::Error,
-                message: format!("foureyes: push rejected: {reason}\n"),
+                message: report::styled(
+                    format!("foureyes: push rejected: {reason}\n"),
+                    config.messages.style,
+                ),
             };
         }
     };
@@ -319,7 +322,12 @@ async fn finish(
         match state.config.syslog.on_failure {
             OnFailure::Reject => {
                 verdict.decision = Decision::Error;
-                message.push_str("foureyes: push rejected: audit log unavailable; the decision could not be recorded\nhint: ask the server's administrators to check the syslog daemon\n");
+                let notice = "foureyes: push rejected: audit log unavailable; the decision could not be recorded\n\
+                              hint: ask the server's administrators to check the syslog daemon\n";
+                message.push_str(&report::styled(
+                    notice.to_owned(),
+                    state.config.messages.style,
+                ));
             }
             OnFailure::Accept => {
                 warn!(repo = %checked.display, "audit log unavailable; accepting anyway (on_failure = \"accept\")");
