@@ -155,8 +155,10 @@ fn listen(config: &Config, inherited: Option<StdUnixListener>) -> Result<(UnixLi
     Ok((listener, Origin::Inherited))
 }
 
+/// Returns the status line systemd shows while the daemon serves.
 fn ready_status(rules: usize) -> String {
-    format!("serving with {rules} rules")
+    let noun = if rules == 1 { "rule" } else { "rules" };
+    format!("serving with {rules} {noun}")
 }
 
 /// Replaces the configuration atomically; an invalid file leaves the old

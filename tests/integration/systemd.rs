@@ -397,7 +397,7 @@ fn notify_reports_life_cycle() {
 
     let ready = notify.next();
     assert_eq!(value(&ready, "READY"), Some("1"), "{ready:?}");
-    assert_eq!(value(&ready, "STATUS"), Some("serving with 1 rules"));
+    assert_eq!(value(&ready, "STATUS"), Some("serving with 1 rule"));
 
     daemon.signal(Signal::SIGHUP);
     let reloading = notify.next();
@@ -408,7 +408,7 @@ fn notify_reports_life_cycle() {
         .expect("MONOTONIC_USEC is a number");
     let reloaded = notify.next();
     assert_eq!(value(&reloaded, "READY"), Some("1"), "{reloaded:?}");
-    assert_eq!(value(&reloaded, "STATUS"), Some("serving with 1 rules"));
+    assert_eq!(value(&reloaded, "STATUS"), Some("serving with 1 rule"));
 
     // A broken file keeps the old configuration, and systemd still gets
     // READY=1, or it would wait for the reload until its timeout.
@@ -425,7 +425,7 @@ fn notify_reports_life_cycle() {
     assert_eq!(value(&failed, "READY"), Some("1"), "{failed:?}");
     assert_eq!(
         value(&failed, "STATUS"),
-        Some("serving with 1 rules; the last reload failed, see the log")
+        Some("serving with 1 rule; the last reload failed, see the log")
     );
 
     daemon.signal(Signal::SIGTERM);
