@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::io::ErrorKind;
-use std::os::unix::net::UnixDatagram;
+use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -639,4 +639,115 @@ fn wait_for_log(daemon: &Daemon, text: &str) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Runs foureyesd under systemd-socket-activate with `arguments` before it,
+/// wakes it with `wake` and returns its exit status and stderr.
+fn activate_and_wait(
+    dir: &Path,
+    arguments: &[&str],
+    wake: impl FnOnce(),
+) -> (std::process::ExitStatus, String) {
+    let config = dir.join("foureyes.toml");
+    let repo_root = dir.join("repos");
+    fs::create_dir_all(&repo_root).expect("create the repo root");
+    fs::write(
+        &config,
+        protect_main().to_toml(&dir.join("foureyes.sock"), &repo_root, &dir.join("log")),
+    )
+    .expect("write the configuration");
+    let stderr_path = dir.join("stderr.log");
+    let stderr = fs::File::create(&stderr_path).expect("create the stderr file");
+    let mut child = Command::new(SOCKET_ACTIVATE_BIN)
+        .args(arguments)
+        .arg(env!("CARGO_BIN_EXE_foureyesd"))
+        .arg("--config")
+        .arg(&config)
+        .stderr(stderr)
+        .spawn()
+        .expect("start systemd-socket-activate");
+
+    wake();
+    let deadline = Instant::now() + NOTIFY_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("poll foureyesd") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "foureyesd did not exit within {NOTIFY_TIMEOUT:?}:\n{}",
+                fs::read_to_string(&stderr_path).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (status, fs::read_to_string(&stderr_path).unwrap_or_default())
+}
+
+/// Connects to `path` once it exists, which makes systemd-socket-activate
+/// start the daemon.
+fn connect_when_ready(path: &Path) {
+    let deadline = Instant::now() + NOTIFY_TIMEOUT;
+    while UnixStream::connect(path).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{} did not accept a connection",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn two_inherited_sockets_rejected() {
+    if !socket_activate_installed() {
+        return skip_without_socket_activate();
+    }
+    let dir = tempfile::tempdir().expect("create temporary directory");
+    let first = dir.path().join("first.sock");
+    let second = dir.path().join("second.sock");
+    let first_arg = first.display().to_string();
+    let second_arg = second.display().to_string();
+
+    let (status, stderr) =
+        activate_and_wait(dir.path(), &["-l", &first_arg, "-l", &second_arg], || {
+            connect_when_ready(&first)
+        });
+
+    assert!(!status.success(), "{stderr}");
+    assert!(
+        stderr.contains("systemd passed 2 sockets but foureyesd serves exactly one"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn inherited_datagram_socket_rejected() {
+    if !socket_activate_installed() {
+        return skip_without_socket_activate();
+    }
+    let dir = tempfile::tempdir().expect("create temporary directory");
+    let socket = dir.path().join("datagram.sock");
+    let socket_arg = socket.display().to_string();
+
+    let (status, stderr) =
+        activate_and_wait(dir.path(), &["--datagram", "-l", &socket_arg], || {
+            let deadline = Instant::now() + NOTIFY_TIMEOUT;
+            let sender = UnixDatagram::unbound().expect("create a datagram socket");
+            while sender.send_to(b"wake up", &socket).is_err() {
+                assert!(
+                    Instant::now() < deadline,
+                    "no datagram socket at {socket_arg}"
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+
+    assert!(!status.success(), "{stderr}");
+    assert!(
+        stderr.contains("the socket passed by systemd is not a Unix stream socket"),
+        "{stderr}"
+    );
 }
