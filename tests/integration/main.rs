@@ -2,9 +2,11 @@
 //! `foureyesd` binaries with real git repositories and real sockets.
 
 mod explain;
+mod fleet;
 mod history;
 mod policy;
 mod push;
 mod rsyslog;
 mod support;
+mod systemd;
 mod trailers;

@@ -9,17 +9,22 @@
 //! hook.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::fs;
 use std::io::{ErrorKind, Write};
 use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use tempfile::TempDir;
+
+pub mod rsyslogd;
 
 /// The `foureyes` client binary, run by the installed hook.
 pub const FOUREYES_BIN: &str = env!("CARGO_BIN_EXE_foureyes");
@@ -774,6 +779,25 @@ impl Drop for SyslogReceiver {
     }
 }
 
+/// `systemd-socket-activate`, which passes a listening socket as systemd
+/// does. Part of the systemd package.
+pub const SOCKET_ACTIVATE_BIN: &str = "systemd-socket-activate";
+
+/// Changes to how [`Daemon::start_with`] runs foureyesd.
+#[derive(Clone, Debug, Default)]
+pub struct Launch {
+    /// A program and its arguments that run foureyesd, such as `strace -f`.
+    pub wrapper: Vec<String>,
+    /// Start it through [`SOCKET_ACTIVATE_BIN`], which binds the socket and
+    /// passes it to foureyesd as systemd does.
+    pub socket_activated: bool,
+    /// Environment variables added for foureyesd.
+    pub env: Vec<(String, String)>,
+    /// The `[syslog] socket` to configure in place of the harness's
+    /// receiver, such as a private rsyslogd's.
+    pub syslog_socket: Option<PathBuf>,
+}
+
 /// A running `foureyesd` with its own configuration, repo root, socket and
 /// syslog receiver; killed and reaped on drop.
 pub struct Daemon {
@@ -787,6 +811,12 @@ impl Daemon {
     /// Writes the configuration, starts the daemon and waits until its
     /// socket accepts connections.
     pub fn start(config: &Config) -> Daemon {
+        Daemon::start_with(config, &Launch::default())
+    }
+
+    /// Starts the daemon as [`Daemon::start`] does, with the changes that
+    /// `launch` lists.
+    pub fn start_with(config: &Config, launch: &Launch) -> Daemon {
         let dir = tempfile::Builder::new()
             .prefix("foureyesd-")
             .tempdir()
@@ -795,23 +825,43 @@ impl Daemon {
         let repo_root = dir.path().join("repos");
         fs::create_dir(&repo_root).expect("cannot create the repo root");
         let syslog = SyslogReceiver::bind(dir.path().join("syslog.sock"));
+        let syslog_socket = launch.syslog_socket.as_ref().unwrap_or(&syslog.path);
         let config_path = dir.path().join("foureyes.toml");
         fs::write(
             &config_path,
-            config.to_toml(&socket, &repo_root, &syslog.path),
+            config.to_toml(&socket, &repo_root, syslog_socket),
         )
         .expect("cannot write the configuration");
 
         let log = fs::File::create(dir.path().join("foureyesd.log"))
             .expect("cannot create the daemon log");
-        let child = Command::new(FOUREYESD_BIN)
+        let mut words: Vec<OsString> = launch.wrapper.iter().map(OsString::from).collect();
+        if launch.socket_activated {
+            // systemd-socket-activate binds the socket, execs foureyesd on
+            // the first connection and passes it only the variables named
+            // with -E.
+            words.extend([
+                SOCKET_ACTIVATE_BIN.into(),
+                "-l".into(),
+                socket.clone().into(),
+            ]);
+            for (name, value) in &launch.env {
+                words.extend(["-E".into(), format!("{name}={value}").into()]);
+            }
+        }
+        words.push(FOUREYESD_BIN.into());
+        let mut command = Command::new(&words[0]);
+        command
+            .args(&words[1..])
+            .envs(launch.env.iter().map(|(name, value)| (name, value)));
+        let child = command
             .arg("--config")
             .arg(&config_path)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .expect("cannot start foureyesd");
+            .unwrap_or_else(|err| panic!("cannot start {command:?}: {err}"));
         let mut daemon = Daemon {
             dir,
             child,
@@ -846,6 +896,46 @@ impl Daemon {
 
     pub fn repo_root(&self) -> PathBuf {
         self.dir.path().join("repos")
+    }
+
+    /// Returns the path of the socket the hooks connect to.
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// Returns the path of the configuration file the daemon reads.
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("foureyes.toml")
+    }
+
+    /// Returns the process id of the program started: foureyesd, or the
+    /// wrapper when [`Launch::wrapper`] names one. systemd-socket-activate
+    /// execs foureyesd, so it has the same process id.
+    pub fn pid(&self) -> Pid {
+        Pid::from_raw(i32::try_from(self.child.id()).expect("process ids fit in i32"))
+    }
+
+    /// Sends `signal` to the program started, see [`Daemon::pid`].
+    pub fn signal(&self, signal: Signal) {
+        kill(self.pid(), signal)
+            .unwrap_or_else(|err| panic!("cannot send {signal} to foureyesd: {err}"));
+    }
+
+    /// Waits until the program started exits and returns its exit status;
+    /// panics after [`STARTUP_TIMEOUT`].
+    pub fn wait_for_exit(&mut self) -> ExitStatus {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("cannot poll foureyesd") {
+                return status;
+            }
+            assert!(
+                started.elapsed() < STARTUP_TIMEOUT,
+                "foureyesd did not exit within {STARTUP_TIMEOUT:?}:\n{}",
+                self.log()
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Returns the daemon's diagnostics so far.
