@@ -93,6 +93,9 @@ pub async fn serve(listener: UnixListener, state: SharedState, shutdown: Cancell
             }
         }
     }
+    // Closing the listener makes new clients fail at once with "connection
+    // refused" instead of waiting in the backlog until the daemon exits.
+    drop(listener);
     tracker.close();
     info!(
         in_flight = tracker.len(),
