@@ -146,31 +146,43 @@ async fn handle_connection(mut stream: UnixStream, state: Arc<State>) {
         debug!(uid = peer.uid, pid = peer.pid, error = %err, "client left before the greeting");
         return;
     }
-    let request: Request = match read_message(&mut stream, &state).await {
-        Ok(request) => request,
+    let payload = match read_payload(&mut stream, &state).await {
+        Ok(payload) => payload,
         Err(err) => {
             warn!(uid = peer.uid, pid = peer.pid, error = %err, "closing connection: bad or missing request");
             return;
         }
     };
-    if request.version != protocol::VERSION {
+    // The version is checked before the other fields, so that a client of
+    // another version learns why even when its request has fields that this
+    // version does not know.
+    if let Some(version) = protocol::peek_version(&payload)
+        && version != protocol::VERSION
+    {
         warn!(
             uid = peer.uid,
             pid = peer.pid,
-            version = request.version,
+            version,
             "closing connection: wrong protocol version"
         );
         let response = Response {
             decision: Decision::Error,
             message: format!(
                 "foureyes: the hook speaks protocol version {}, the daemon speaks {}\nhint: install the same foureyes version for the hook and the daemon\n",
-                request.version,
+                version,
                 protocol::VERSION
             ),
         };
         let _ = write_message(&mut stream, &response).await;
         return;
     }
+    let request: Request = match protocol::decode_payload(&payload) {
+        Ok(request) => request,
+        Err(err) => {
+            warn!(uid = peer.uid, pid = peer.pid, error = %err, "closing connection: bad or missing request");
+            return;
+        }
+    };
 
     let response = decide(&mut stream, &state, request, peer).await;
     if let Err(err) = write_message(&mut stream, &response).await {
@@ -528,15 +540,15 @@ async fn write_message<T: serde::Serialize>(
     }
 }
 
-/// Reads the request frame, closing on idleness or oversize.
-async fn read_message(stream: &mut UnixStream, state: &State) -> Result<Request, FrameError> {
+/// Reads the payload of the request frame, failing on idleness or oversize.
+async fn read_payload(stream: &mut UnixStream, state: &State) -> Result<Vec<u8>, FrameError> {
     let idle = state.config.limits.idle_timeout;
     let mut header = [0u8; HEADER_LEN];
     read_with_idle(stream, &mut header, idle, 0).await?;
     let length = protocol::decode_header(header, state.config.limits.max_request_bytes)?;
     let mut payload = vec![0u8; length];
     read_with_idle(stream, &mut payload, idle, HEADER_LEN).await?;
-    protocol::decode_payload(&payload)
+    Ok(payload)
 }
 
 /// Fills `buf`, failing when the peer sends nothing for `idle`.
