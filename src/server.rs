@@ -305,12 +305,21 @@ async fn decide(
         }
         read = stream.read(&mut probe) => {
             // The client sends nothing after its request, so any read result
-            // means it hung up (or broke the protocol). git then rejects the
-            // push; the record says the check was cancelled.
+            // means it hung up or broke the protocol. Either way the check is
+            // cancelled and the record says why.
             cancelled.store(true, Ordering::SeqCst);
-            info!(repo = %checked.relative, result = ?read.map(|n| n > 0), "client went away; cancelling its check");
+            let reason = match read {
+                Ok(0) | Err(_) => {
+                    info!(repo = %checked.relative, "client went away; cancelling its check");
+                    "the client went away before the decision"
+                }
+                Ok(_) => {
+                    warn!(uid = peer.uid, pid = peer.pid, repo = %checked.relative, "client sent data after its request; cancelling its check");
+                    "the client sent data after its request (protocol error)"
+                }
+            };
             let _ = (&mut work).await;
-            undecided(config, &checked, &request, pusher_name, "the client went away before the decision")
+            undecided(config, &checked, &request, pusher_name, reason)
         }
     };
     let elapsed = started.elapsed();
