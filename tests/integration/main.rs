@@ -2,7 +2,10 @@
 //! `foureyesd` binaries with real git repositories and real sockets.
 
 mod explain;
+mod faults;
 mod history;
+mod hostile;
+mod load;
 mod push;
 mod rsyslog;
 mod support;
