@@ -2,8 +2,11 @@
 //! `foureyesd` binaries with real git repositories and real sockets.
 
 mod explain;
+mod faults;
 mod fleet;
 mod history;
+mod hostile;
+mod load;
 mod policy;
 mod push;
 mod rsyslog;
