@@ -12,7 +12,7 @@
 //! quotas, and the `foureyes.break-glass` push option, which is applied
 //! last to the rule's verdict.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fmt::{self, Write as _};
 use std::ops::ControlFlow;
 
@@ -218,6 +218,20 @@ pub struct PushVerdict {
 /// they could not be listed.
 type RefTips = Result<Vec<(String, ObjectId)>, RepoError>;
 
+/// What one rule has learned so far while judging the updates of a push.
+struct RuleScratch {
+    index: usize,
+    tips: RefTips,
+    /// Every pre-push tip, sorted: the hidden set of an update whose ref
+    /// still points to its old id, which is every update the daemon sees.
+    all_tips: Vec<ObjectId>,
+    /// Commits already judged under this rule in this push (every-commit
+    /// scope only). A commit's verdict does not depend on the update that
+    /// brings it, so a mirror push of many refs into one history judges each
+    /// commit once, under the first update that brings it.
+    judged: HashSet<ObjectId>,
+}
+
 /// Which commit verdicts to keep.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Detail {
@@ -262,7 +276,7 @@ pub fn pusher_from_env<'a>(
 /// when [`needs_repository`] says so.
 pub fn evaluate(push: &Push<'_>, repo: Option<&PushRepo>) -> PushVerdict {
     let mut refs = Vec::with_capacity(push.updates.len());
-    let mut hidden_cache: Vec<(usize, RefTips)> = Vec::new();
+    let mut scratch: Vec<RuleScratch> = Vec::new();
     for update in push.updates {
         let rules: Vec<(usize, &Rule)> = push
             .config
@@ -277,16 +291,26 @@ pub fn evaluate(push: &Push<'_>, repo: Option<&PushRepo>) -> PushVerdict {
         for (index, rule) in rules {
             let verdict = match repo {
                 Some(repo) => {
-                    if !hidden_cache.iter().any(|(cached, _)| *cached == index) {
-                        let tips = repo.ref_tips(|name| rule.matches_ref(name));
-                        hidden_cache.push((index, tips));
-                    }
-                    let hidden = &hidden_cache
-                        .iter()
-                        .find(|(cached, _)| *cached == index)
-                        .expect("the hidden tips of this rule were just computed")
-                        .1;
-                    judge_update(push, repo, rule, update, hidden)
+                    let position = match scratch.iter().position(|entry| entry.index == index) {
+                        Some(position) => position,
+                        None => {
+                            let tips = repo.ref_tips(|name| rule.matches_ref(name));
+                            let mut all_tips: Vec<ObjectId> = match &tips {
+                                Ok(tips) => tips.iter().map(|(_, id)| *id).collect(),
+                                Err(_) => Vec::new(),
+                            };
+                            all_tips.sort();
+                            all_tips.dedup();
+                            scratch.push(RuleScratch {
+                                index,
+                                tips,
+                                all_tips,
+                                judged: HashSet::new(),
+                            });
+                            scratch.len() - 1
+                        }
+                    };
+                    judge_update(push, repo, rule, update, &mut scratch[position])
                 }
                 None => undecided(rule, "the repository could not be opened".into()),
             };
@@ -404,10 +428,10 @@ fn judge_update(
     repo: &PushRepo,
     rule: &Rule,
     update: &RefUpdate,
-    hidden: &RefTips,
+    scratch: &mut RuleScratch,
 ) -> RuleVerdict {
     let mut verdict = new_verdict(rule);
-    match judge_update_inner(push, repo, rule, update, hidden, &mut verdict) {
+    match judge_update_inner(push, repo, rule, update, scratch, &mut verdict) {
         Ok(()) => {}
         Err(err) => {
             verdict.decision = Decision::Error;
@@ -501,7 +525,7 @@ fn judge_update_inner(
     repo: &PushRepo,
     rule: &Rule,
     update: &RefUpdate,
-    tips: &RefTips,
+    scratch: &mut RuleScratch,
     verdict: &mut RuleVerdict,
 ) -> Result<(), RepoError> {
     if gix::validate::reference::name(update.refname.as_bytes().into()).is_err()
@@ -610,25 +634,52 @@ fn judge_update_inner(
     if !checks_commits(rule) {
         return Ok(());
     }
-    let tips = match tips {
+    let tips = match &scratch.tips {
         Ok(tips) => tips,
         Err(err) => return Err(RepoError(err.0.clone())),
     };
     // The updated ref's own pre-push tip is the update's old id, not the
     // ref's current value. git applies the update only while the ref still
     // points to old, and explain may run on refs that already point to new.
-    let mut hidden: Vec<ObjectId> = tips
+    let current = tips
         .iter()
-        .filter(|(name, _)| *name != update.refname)
-        .map(|(_, id)| *id)
-        .chain(old_commit)
-        .collect();
-    hidden.sort();
-    hidden.dedup();
+        .find(|(name, _)| *name == update.refname)
+        .map(|(_, id)| *id);
+    let custom_hidden;
+    let hidden: &[ObjectId] = if current == old_commit {
+        &scratch.all_tips
+    } else {
+        let mut ids: Vec<ObjectId> = tips
+            .iter()
+            .filter(|(name, _)| *name != update.refname)
+            .map(|(_, id)| *id)
+            .chain(old_commit)
+            .collect();
+        ids.sort();
+        ids.dedup();
+        custom_hidden = ids;
+        &custom_hidden
+    };
     let first_parent = rule.scope == Scope::FirstParent;
+    if !first_parent && scratch.judged.contains(&new_commit) {
+        return Ok(());
+    }
     let mut reviewers = BTreeSet::new();
-    for (index, id) in repo.walk(new_commit, &hidden, first_parent)?.enumerate() {
+    let mut newly_judged = Vec::new();
+    let no_skip = HashSet::new();
+    // First-parent verdicts depend on the chain walked, so they are not
+    // shared between updates.
+    let done = if first_parent {
+        &no_skip
+    } else {
+        &scratch.judged
+    };
+    for (index, id) in repo
+        .walk(new_commit, hidden, first_parent, done)?
+        .enumerate()
+    {
         let id = id?;
+        newly_judged.push(id);
         if index % CHECK_EVERY == 0
             && let Some(reason) = (push.interrupt)()
         {
@@ -659,6 +710,9 @@ fn judge_update_inner(
         if keep {
             verdict.commits.push(judged);
         }
+    }
+    if !first_parent {
+        scratch.judged.extend(newly_judged);
     }
     verdict.reviewers = reviewers.into_iter().collect();
     if verdict.failed > 0 && verdict.decision == Decision::Accept {

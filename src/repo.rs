@@ -13,6 +13,7 @@
 //! with `core.useReplaceRefs=false`, so `refs/replace/*` cannot swap the
 //! objects that are judged.
 
+use std::collections::HashSet;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::fs;
@@ -211,11 +212,14 @@ impl PushRepo {
         }
         // Walking from `ancestor` while hiding `descendant` yields nothing
         // exactly when every commit of `ancestor` is in `descendant`'s history.
-        let mut walk = self.walk(ancestor, &[descendant], false).map_err(|err| {
-            error(format!(
-                "cannot compare {ancestor} with {descendant}: {err}"
-            ))
-        })?;
+        let none = HashSet::new();
+        let mut walk = self
+            .walk(ancestor, &[descendant], false, &none)
+            .map_err(|err| {
+                error(format!(
+                    "cannot compare {ancestor} with {descendant}: {err}"
+                ))
+            })?;
         match walk.next() {
             None => Ok(true),
             Some(Ok(_)) => Ok(false),
@@ -227,12 +231,16 @@ impl PushRepo {
 
     /// Walks the commits reachable from `tip` and from none of `hidden`,
     /// newest first; with `first_parent`, only along first parents.
-    pub fn walk(
-        &self,
+    ///
+    /// Commits in `done` are neither returned nor crossed: their ancestry
+    /// was already walked (or hidden) by an earlier walk of the same push.
+    pub fn walk<'a>(
+        &'a self,
         tip: ObjectId,
         hidden: &[ObjectId],
         first_parent: bool,
-    ) -> Result<impl Iterator<Item = Result<ObjectId, RepoError>> + '_, RepoError> {
+        done: &'a HashSet<ObjectId>,
+    ) -> Result<impl Iterator<Item = Result<ObjectId, RepoError>> + 'a, RepoError> {
         let graph = self
             .graph_dir
             .as_ref()
@@ -247,7 +255,7 @@ impl PushRepo {
             platform = platform.first_parent_only();
         }
         let walk = platform
-            .all()
+            .selected(move |id| !done.contains(id))
             .map_err(|err| error(format!("cannot walk history from {tip}: {err}")))?;
         Ok(walk.map(|info| {
             info.map(|info| info.id)

@@ -893,3 +893,76 @@ fn audit_priority_by_decision() {
     assert_eq!(records[1].facility(), 10);
     assert_eq!(records[1].severity(), 4);
 }
+
+// --- Several protected refs sharing history in one push ---------------------
+
+#[test]
+fn shared_commits_judged_once_per_push() {
+    let config = Config::team().rule("release", &["refs/heads/main", "refs/heads/release/*"], "");
+    let daemon = Daemon::start(&config);
+    let remote = daemon.remote("shared");
+    remote.commits("main", 3, ALICE, &[BOB]);
+    remote.git(&["branch", "release/1", "main"]);
+    remote.git(&["branch", "release/2", "main"]);
+
+    let outcome = remote.push(&["main", "release/1", "release/2"]);
+
+    assert_eq!(outcome.code, Some(0), "{}", outcome.stderr);
+    assert!(outcome.moved("refs/heads/release/2"));
+    let checked: Vec<String> = [
+        "refs/heads/main",
+        "refs/heads/release/1",
+        "refs/heads/release/2",
+    ]
+    .iter()
+    .map(|refname| {
+        daemon.records_for(refname)[0]
+            .get("checked")
+            .unwrap_or("")
+            .to_owned()
+    })
+    .collect();
+    let total: usize = checked
+        .iter()
+        .map(|count| count.parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(total, 3, "each commit is judged once: {checked:?}");
+}
+
+#[test]
+fn shared_history_still_checks_new_commits() {
+    let config = Config::team().rule("release", &["refs/heads/main", "refs/heads/release/*"], "");
+    let daemon = Daemon::start(&config);
+    let remote = daemon.remote("shared-new");
+    remote.commits("main", 2, ALICE, &[BOB]);
+    remote.git(&["branch", "release/1", "main"]);
+    let unreviewed = remote.commit("release/1", ALICE, "Unreviewed on top\n");
+
+    let outcome = remote.push(&["main", "release/1"]);
+
+    assert_eq!(outcome.code, Some(1), "{}", outcome.stderr);
+    assert!(!outcome.moved("refs/heads/main"));
+    assert!(
+        outcome.remote_text().contains(&unreviewed[..12]),
+        "{}",
+        outcome.stderr
+    );
+    let records = daemon.records_for("refs/heads/release/1");
+    assert_eq!(records[0].get("decision"), Some("reject"));
+    assert_eq!(records[0].get("failed"), Some("1"));
+}
+
+#[test]
+fn shared_unreviewed_commit_rejects_push() {
+    let config = Config::team().rule("release", &["refs/heads/main", "refs/heads/release/*"], "");
+    let daemon = Daemon::start(&config);
+    let remote = daemon.remote("shared-bad");
+    remote.commit("main", ALICE, "Unreviewed\n");
+    remote.git(&["branch", "release/1", "main"]);
+
+    let outcome = remote.push(&["main", "release/1"]);
+
+    assert_eq!(outcome.code, Some(1), "{}", outcome.stderr);
+    assert!(!outcome.moved("refs/heads/release/1"));
+    assert!(!outcome.moved("refs/heads/main"));
+}
