@@ -285,8 +285,15 @@ fn exchange(
     stream
         .set_write_timeout(Some(remaining("request")?))
         .map_err(|err| broken("setting a timeout", &err))?;
-    protocol::write_frame(&mut stream, &request)
-        .map_err(|err| broken("sending the request", &err))?;
+    if let Err(err) = protocol::write_frame(&mut stream, &request) {
+        // The daemon may have rejected the request before reading all of
+        // it (too large) and explained why; prefer its answer.
+        let _ = stream.set_read_timeout(Some(remaining("response")?));
+        return match protocol::read_frame::<Response>(&mut stream, MAX_RESPONSE_BYTES) {
+            Ok(response) => Ok(response),
+            Err(_) => Err(broken("sending the request", &err)),
+        };
+    }
 
     stream
         .set_read_timeout(Some(remaining("response")?))

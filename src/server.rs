@@ -148,6 +148,33 @@ async fn handle_connection(mut stream: UnixStream, state: Arc<State>) {
     }
     let payload = match read_payload(&mut stream, &state).await {
         Ok(payload) => payload,
+        Err(FrameError::TooLarge { length, max }) => {
+            warn!(
+                uid = peer.uid,
+                pid = peer.pid,
+                length,
+                max,
+                "closing connection: request too large"
+            );
+            let reason = format!(
+                "the request has {length} bytes, more than the limit max_request_bytes ({max}); push fewer refs at once"
+            );
+            let record = Record::new(Severity::Err)
+                .field("decision", "error")
+                .field("reason", &reason)
+                .field("uid", peer.uid)
+                .field("pid", peer.pid);
+            send_audit(&state, vec![record]).await;
+            let response = Response {
+                decision: Decision::Error,
+                message: report::styled(
+                    format!("foureyes: push rejected: {reason}\n"),
+                    state.config.messages.style,
+                ),
+            };
+            let _ = write_message(&mut stream, &response).await;
+            return;
+        }
         Err(err) => {
             warn!(uid = peer.uid, pid = peer.pid, error = %err, "closing connection: bad or missing request");
             return;
