@@ -312,20 +312,20 @@ async fn finish(
 ) -> Response {
     let records = report::audit_records(&verdict, &checked.display);
     let delivered = send_audit(state, records).await;
-    let mut extra = String::new();
+    // Rendered before an audit failure overrides the decision, so the
+    // message does not claim that the push could not be checked.
+    let mut message = report::render(&verdict, state.config.messages.style);
     if !delivered && verdict.decision == Decision::Accept {
         match state.config.syslog.on_failure {
             OnFailure::Reject => {
                 verdict.decision = Decision::Error;
-                extra = "foureyes: push rejected: audit log unavailable; the decision could not be recorded\nhint: ask the server's administrators to check the syslog daemon\n".into();
+                message.push_str("foureyes: push rejected: audit log unavailable; the decision could not be recorded\nhint: ask the server's administrators to check the syslog daemon\n");
             }
             OnFailure::Accept => {
                 warn!(repo = %checked.display, "audit log unavailable; accepting anyway (on_failure = \"accept\")");
             }
         }
     }
-    let mut message = report::render(&verdict, state.config.messages.style);
-    message.push_str(&extra);
     Response {
         decision: verdict.decision,
         message,

@@ -1,2 +1,6 @@
+mod explain;
+mod history;
+mod push;
 mod rsyslog;
+mod support;
 mod trailers;
