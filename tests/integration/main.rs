@@ -1,5 +1,6 @@
 mod explain;
 mod history;
+mod ops;
 mod push;
 mod rsyslog;
 mod support;

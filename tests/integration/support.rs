@@ -848,6 +848,16 @@ impl Daemon {
         self.dir.path().join("repos")
     }
 
+    /// Returns the daemon's socket.
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// Returns the configuration file the daemon was started with.
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("foureyes.toml")
+    }
+
     /// Returns the daemon's diagnostics so far.
     pub fn log(&self) -> String {
         fs::read_to_string(self.dir.path().join("foureyesd.log")).unwrap_or_default()
