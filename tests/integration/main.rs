@@ -1,5 +1,6 @@
 mod explain;
 mod history;
+mod http_backend;
 mod ops;
 mod push;
 mod rsyslog;
