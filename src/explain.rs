@@ -92,13 +92,18 @@ pub fn run(options: &Options) -> Result<u8> {
             .flat_map(|reference| &reference.rules)
             .map(|rule| rule.checked)
             .sum();
+        let updates_noun = if updates.len() == 1 {
+            "update"
+        } else {
+            "updates"
+        };
         eprintln!(
-            "timing: configuration {} ms, evaluation {} ms ({} ref updates, {checked} commit \
-             checks), output {} ms",
+            "timing: configuration {} ms, evaluation {} ms, output {} ms; {} ref {updates_noun}, \
+             {checked} commits checked",
             (loaded - started).as_millis(),
             (evaluated - loaded).as_millis(),
-            updates.len(),
             evaluated.elapsed().as_millis(),
+            updates.len(),
         );
     }
     Ok(verdict.decision.exit_code())
