@@ -3,7 +3,7 @@
 # shell completions generated from the command-line definitions, then
 # cargo-deb without a second build. The binaries are stripped, because the
 # release profile keeps line tables for backtraces and cargo-deb keeps them
-# too unless told otherwise. Arguments go to cargo deb.
+# too without --strip. Arguments go to cargo deb.
 set -eu
 cd "$(dirname "$0")/.."
 
