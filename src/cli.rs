@@ -42,6 +42,10 @@ pub enum Command {
         /// The pusher's username; default: the first non-empty [pusher] env variable.
         #[arg(long)]
         pusher: Option<String>,
+        /// A push option, as given to `git push -o`, such as
+        /// foureyes.break-glass="INC-123: reason"; repeat for several.
+        #[arg(long = "push-option", short = 'o', value_name = "OPTION")]
+        push_options: Vec<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::config::{self, Config};
 use crate::identity::Pusher;
-use crate::policy::{self, CommitVerdict, Detail, Push, PushVerdict};
+use crate::policy::{self, BreakGlass, CommitVerdict, Detail, Push, PushVerdict};
 use crate::protocol::{Decision, RefUpdate};
 use crate::repo::PushRepo;
 use crate::server;
@@ -35,6 +35,8 @@ pub struct Options {
     pub config: PathBuf,
     pub repo: PathBuf,
     pub pusher: Option<String>,
+    /// Push options, as `git push -o` passes them.
+    pub push_options: Vec<String>,
     pub format: Format,
     /// Colour the text output with ANSI escapes.
     pub color: bool,
@@ -70,6 +72,7 @@ pub fn run(options: &Options) -> Result<u8> {
         &config,
         &options.repo,
         options.pusher.as_deref(),
+        &options.push_options,
         &updates,
         &interrupt,
     );
@@ -164,9 +167,10 @@ pub fn explain(
     config: &Config,
     repo: &Path,
     pusher: Option<&str>,
+    push_options: &[String],
     updates: &[RefUpdate],
 ) -> Result<PushVerdict> {
-    explain_with(config, repo, pusher, updates, &|| None)
+    explain_with(config, repo, pusher, push_options, updates, &|| None)
 }
 
 /// As [`explain`], calling `interrupt` between commits as the daemon's
@@ -175,6 +179,7 @@ fn explain_with(
     config: &Config,
     repo: &Path,
     pusher: Option<&str>,
+    push_options: &[String],
     updates: &[RefUpdate],
     interrupt: &dyn Fn() -> Option<String>,
 ) -> Result<PushVerdict> {
@@ -199,6 +204,7 @@ fn explain_with(
         config,
         repo_relative: &relative,
         updates,
+        push_options,
         pusher,
         detail: Detail::All,
         interrupt,
@@ -270,6 +276,7 @@ struct JsonRef<'a> {
     decision: Decision,
     rule: Option<&'a str>,
     mode: Option<&'a str>,
+    break_glass: Option<&'a BreakGlass>,
     problems: &'a [String],
     checked: usize,
     failed: usize,
@@ -296,6 +303,7 @@ fn to_json(verdict: &PushVerdict) -> JsonVerdict<'_> {
                 decision: reference.decision,
                 rule: None,
                 mode: None,
+                break_glass: None,
                 problems: &[],
                 checked: 0,
                 failed: 0,
@@ -310,6 +318,7 @@ fn to_json(verdict: &PushVerdict) -> JsonVerdict<'_> {
                 decision: rule.decision,
                 rule: Some(&rule.rule),
                 mode: Some(rule.mode),
+                break_glass: rule.break_glass.as_ref(),
                 problems: &rule.problems,
                 checked: rule.checked,
                 failed: rule.failed,
@@ -372,15 +381,27 @@ fn render_text(verdict: &PushVerdict, color: bool) -> String {
             );
         }
         for rule in &reference.rules {
+            let mode = if rule.mode == "shadow" {
+                "shadow mode, not enforced"
+            } else {
+                rule.mode
+            };
             let _ = writeln!(
                 out,
-                "{refname}: {} by rule {:?} ({} mode): {} checked, {} failing",
+                "{refname}: {} by rule {:?} ({mode}): {} checked, {} failing",
                 palette.decision(rule.decision),
                 rule.rule,
-                rule.mode,
                 rule.checked,
                 rule.failed
             );
+            if let Some(request) = &rule.break_glass {
+                let _ = writeln!(
+                    out,
+                    "  break-glass {}: reason {:?}",
+                    request.outcome.as_str(),
+                    policy::escape(&request.reason)
+                );
+            }
             for problem in &rule.problems {
                 let _ = writeln!(out, "  {}", policy::escape(problem));
             }
@@ -398,6 +419,20 @@ fn render_text(verdict: &PushVerdict, color: bool) -> String {
                 );
                 if !commit.reviewers.is_empty() {
                     let _ = writeln!(out, "       reviewers: {}", commit.reviewers.join(", "));
+                }
+                for quota in &commit.quotas {
+                    let paths = match &quota.paths {
+                        Some(patterns) => format!(" for changes to {}", patterns.join(", ")),
+                        None => String::new(),
+                    };
+                    let _ = writeln!(
+                        out,
+                        "       quota: {} of {} from group {}{paths} ({})",
+                        quota.filled_by.len(),
+                        quota.count,
+                        quota.group,
+                        quota.filled_by.join(", ")
+                    );
                 }
                 for problem in &commit.problems {
                     let _ = writeln!(out, "       {}", policy::escape(problem));

@@ -5,18 +5,25 @@
 //! trailer did not. [`evaluate`] applies the rules to the ref updates of a
 //! push, reading the repository through [`PushRepo`], and returns a
 //! [`PushVerdict`] that other code renders, logs and acts on.
+//!
+//! Per ref update, the checks that need the repository or the whole push
+//! live here too: `pusher_groups`, deletion and force push, the target of
+//! `target_reachable_from`, the changed paths that select `[[rule.paths]]`
+//! quotas, and the `foureyes.break-glass` push option, which is applied
+//! last to the rule's verdict.
 
 use std::collections::BTreeSet;
-use std::fmt;
+use std::fmt::{self, Write as _};
+use std::ops::ControlFlow;
 
 use gix::ObjectId;
 use serde::Serialize;
 
-use crate::config::{Config, Mode, Rule, Scope, UnknownReviewers};
+use crate::config::{Config, Mode, Quota, Rule, Scope, UnknownReviewers};
 use crate::identity::{self, Address, Pusher};
 use crate::protocol::{Decision, RefUpdate};
 use crate::repo::{CommitData, Peeled, PushRepo, RepoError};
-use crate::trailer;
+use crate::{quota, trailer};
 
 /// How many failing commits a verdict keeps in full for the daemon's
 /// message; the rest are only counted.
@@ -90,6 +97,19 @@ pub struct NotCounted {
     pub reason: NotCountedReason,
 }
 
+/// One quota as applied to a commit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct QuotaVerdict {
+    pub group: String,
+    pub count: usize,
+    /// The patterns of the `[[rule.paths]]` entry the quota comes from, or
+    /// `None` for the rule's own `require`.
+    pub paths: Option<Vec<String>>,
+    /// The people assigned to its slots; each person fills one slot of all
+    /// the quotas together.
+    pub filled_by: Vec<String>,
+}
+
 /// The judgement of one commit under one rule.
 #[derive(Clone, Debug, Serialize)]
 pub struct CommitVerdict {
@@ -100,6 +120,9 @@ pub struct CommitVerdict {
     /// counted, sorted.
     pub reviewers: Vec<String>,
     pub required: usize,
+    /// Quotas of the rule and of the paths entries that apply, in that
+    /// order, with the people assigned to their slots.
+    pub quotas: Vec<QuotaVerdict>,
     pub not_counted: Vec<NotCounted>,
     /// Why the commit fails, one sentence each; empty when accepted.
     pub problems: Vec<String>,
@@ -123,7 +146,45 @@ pub struct RuleVerdict {
     pub commits: Vec<CommitVerdict>,
     /// Everyone who counted on any checked commit, sorted.
     pub reviewers: Vec<String>,
+    /// Set when the push requested a break-glass bypass.
+    pub break_glass: Option<BreakGlass>,
 }
+
+/// A break-glass request as applied to one rule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BreakGlass {
+    /// The reason given with the push option, trimmed; may be empty.
+    pub reason: String,
+    pub outcome: BreakGlassOutcome,
+}
+
+/// The outcome of a break-glass request under one rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BreakGlassOutcome {
+    /// The rule rejected the update and the bypass accepted it. The rule
+    /// verdict keeps the problems and failing commits that were bypassed.
+    Used,
+    /// The rule accepts the update anyway, so nothing was bypassed.
+    NotNeeded,
+    /// The request was invalid (empty reason, pusher not allowed) or the
+    /// update could not be checked; the update is not accepted.
+    Rejected,
+}
+
+impl BreakGlassOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BreakGlassOutcome::Used => "used",
+            BreakGlassOutcome::NotNeeded => "not-needed",
+            BreakGlassOutcome::Rejected => "rejected",
+        }
+    }
+}
+
+/// The push option that requests a break-glass bypass, as in
+/// `git push -o foureyes.break-glass="INC-123: reason"`.
+pub const BREAK_GLASS_OPTION: &str = "foureyes.break-glass";
 
 /// The decision on one ref update.
 #[derive(Clone, Debug, Serialize)]
@@ -172,6 +233,8 @@ pub struct Push<'a> {
     /// The repository path relative to its repo root, matched by `repos`.
     pub repo_relative: &'a str,
     pub updates: &'a [RefUpdate],
+    /// The `git push -o` values, in order.
+    pub push_options: &'a [String],
     pub pusher: Option<Pusher>,
     pub detail: Detail,
     /// Called between commits; returns a reason to stop (deadline passed,
@@ -293,8 +356,9 @@ fn effective_decision(verdict: &RuleVerdict) -> Decision {
     }
 }
 
-/// Undecided dominates rejected, which dominates accepted.
-fn combine(decisions: impl Iterator<Item = Decision>) -> Decision {
+/// Combines decisions: undecided dominates rejected, which dominates
+/// accepted.
+pub fn combine(decisions: impl Iterator<Item = Decision>) -> Decision {
     decisions.fold(Decision::Accept, |acc, decision| match (acc, decision) {
         (Decision::Error, _) | (_, Decision::Error) => Decision::Error,
         (Decision::Reject, _) | (_, Decision::Reject) => Decision::Reject,
@@ -319,6 +383,7 @@ fn new_verdict(rule: &Rule) -> RuleVerdict {
         failed: 0,
         commits: Vec::new(),
         reviewers: Vec::new(),
+        break_glass: None,
     }
 }
 
@@ -349,7 +414,79 @@ fn judge_update(
             verdict.problems.push(err.to_string());
         }
     }
+    if let Some(reason) = break_glass_reason(push.push_options) {
+        apply_break_glass(push, rule, reason, &mut verdict);
+    }
     verdict
+}
+
+/// Returns the break-glass reason when any push option requests a bypass:
+/// `foureyes.break-glass=REASON`, or the bare name for an empty reason. The
+/// reasons of several such options are joined with "; ".
+pub fn break_glass_reason(options: &[String]) -> Option<String> {
+    let mut requested = false;
+    let mut reasons = Vec::new();
+    for option in options {
+        let value = match option.split_once('=') {
+            Some((name, value)) if name == BREAK_GLASS_OPTION => value,
+            None if option == BREAK_GLASS_OPTION => "",
+            _ => continue,
+        };
+        requested = true;
+        if !value.trim().is_empty() {
+            reasons.push(value.trim());
+        }
+    }
+    requested.then(|| reasons.join("; "))
+}
+
+/// Lets an allowed pusher with a reason through what `rule` rejected, and
+/// rejects the update for any other break-glass request. A check that could
+/// not run is never bypassed, because what it would have found is unknown.
+fn apply_break_glass(push: &Push<'_>, rule: &Rule, reason: String, verdict: &mut RuleVerdict) {
+    let refused = if reason.is_empty() {
+        Some(format!(
+            "break-glass rejected: the reason is empty; give one, as in git push -o \
+             {BREAK_GLASS_OPTION}=\"INC-123: what happened\""
+        ))
+    } else if rule.break_glass_groups.is_empty() {
+        Some(format!(
+            "break-glass rejected: rule {:?} has no break_glass_groups, so nobody may bypass it",
+            rule.name
+        ))
+    } else {
+        match resolve_pusher(push) {
+            Err(problem) => Some(format!("break-glass rejected: {problem}")),
+            Ok(Who::Person(id)) if in_any_group(push.config, &rule.break_glass_groups, &id) => None,
+            Ok(who) => Some(format!(
+                "break-glass rejected: pusher {} is not in break_glass_groups of rule {:?} ({})",
+                escape(&who.to_string()),
+                rule.name,
+                rule.break_glass_groups.join(", ")
+            )),
+        }
+    };
+
+    let outcome = match (refused, verdict.decision) {
+        (Some(problem), _) => {
+            reject(verdict, problem);
+            BreakGlassOutcome::Rejected
+        }
+        (None, Decision::Accept) => BreakGlassOutcome::NotNeeded,
+        (None, Decision::Reject) => {
+            verdict.decision = Decision::Accept;
+            BreakGlassOutcome::Used
+        }
+        (None, Decision::Error) => {
+            verdict.problems.push(
+                "break-glass rejected: the update could not be checked, and break-glass only \
+                 bypasses checks that ran"
+                    .to_owned(),
+            );
+            BreakGlassOutcome::Rejected
+        }
+    };
+    verdict.break_glass = Some(BreakGlass { reason, outcome });
 }
 
 fn reject(verdict: &mut RuleVerdict, problem: String) {
@@ -379,6 +516,31 @@ fn judge_update_inner(
     let old = (!is_zero_id(&update.old))
         .then(|| repo.parse_id(&update.old))
         .transpose()?;
+
+    let pusher = resolve_pusher(push);
+    let mut pusher_reported = false;
+    if let Some(groups) = &rule.pusher_groups {
+        match &pusher {
+            Ok(Who::Person(id)) if in_any_group(push.config, groups, id) => {}
+            Ok(who) => reject(
+                verdict,
+                format!(
+                    "pusher {} is not in pusher_groups of rule {:?} ({}); ask a member to push",
+                    escape(&who.to_string()),
+                    rule.name,
+                    groups.join(", ")
+                ),
+            ),
+            Err(problem) => {
+                reject(
+                    verdict,
+                    format!("{problem}, and rule {:?} must know the pusher", rule.name),
+                );
+                pusher_reported = true;
+            }
+        }
+    }
+
     if is_zero_id(&update.new) {
         repo.parse_id(&update.new)?;
         if !rule.allow_delete {
@@ -394,35 +556,19 @@ fn judge_update_inner(
     }
     let new = repo.parse_id(&update.new)?;
 
-    // The pusher: needed to exclude them as a reviewer.
-    let pusher = match (&push.pusher, rule.needs_pusher()) {
+    // The pusher: needed to exclude them as a reviewer and as an author.
+    let pusher = match (pusher, rule.needs_pusher()) {
         (_, false) => None,
-        (None, true) => {
-            reject(
-                verdict,
-                format!(
-                    "cannot tell who is pushing: none of {} is set, and rule {:?} must know the pusher",
-                    push.config.pusher.env.join(", "),
-                    rule.name
-                ),
-            );
-            return Ok(());
-        }
-        (Some(pusher), true) => match push.config.people.by_username(&pusher.name) {
-            Some(person) => Some(Who::Person(person.id.clone())),
-            None => {
+        (Ok(who), true) => Some(who),
+        (Err(problem), true) => {
+            if !pusher_reported {
                 reject(
                     verdict,
-                    format!(
-                        "pusher {} (from {}) is not in the people table, and rule {:?} must know who the pusher is",
-                        escape(&pusher.name),
-                        pusher.source,
-                        rule.name
-                    ),
+                    format!("{problem}, and rule {:?} must know the pusher", rule.name),
                 );
-                return Ok(());
             }
-        },
+            return Ok(());
+        }
     };
 
     let new_commit = match repo.peel(new)? {
@@ -459,7 +605,11 @@ fn judge_update_inner(
             ),
         );
     }
+    check_reachable(push, repo, rule, new_commit, verdict)?;
 
+    if !checks_commits(rule) {
+        return Ok(());
+    }
     let tips = match tips {
         Ok(tips) => tips,
         Err(err) => return Err(RepoError(err.0.clone())),
@@ -495,7 +645,8 @@ fn judge_update_inner(
             break;
         }
         let commit = repo.commit(id, push.config.limits.max_message_bytes)?;
-        let judged = judge_commit(push.config, rule, &commit, pusher.as_ref());
+        let matched_paths = changed_path_rules(repo, rule, &commit)?;
+        let judged = judge_commit(push.config, rule, &commit, pusher.as_ref(), &matched_paths);
         verdict.checked += 1;
         reviewers.extend(judged.reviewers.iter().cloned());
         if !judged.accepted {
@@ -516,6 +667,135 @@ fn judge_update_inner(
     Ok(())
 }
 
+/// Returns whether any commit could fail the rule. When none could, the walk is
+/// skipped: a rule with `min_reviewers = 0` and no quotas on a tag pattern
+/// would otherwise walk the whole history for the first matching tag.
+fn checks_commits(rule: &Rule) -> bool {
+    rule.min_reviewers > 0
+        || !rule.require.is_empty()
+        || !rule.paths.is_empty()
+        || !rule.pusher_may_be_author
+}
+
+/// Identifies the pusher as a person of the people table, or returns why
+/// that is not possible.
+fn resolve_pusher(push: &Push<'_>) -> Result<Who, String> {
+    let Some(pusher) = &push.pusher else {
+        return Err(format!(
+            "cannot tell who is pushing: none of {} is set",
+            push.config.pusher.env.join(", ")
+        ));
+    };
+    match push.config.people.by_username(&pusher.name) {
+        Some(person) => Ok(Who::Person(person.id.clone())),
+        None => Err(format!(
+            "pusher {} (from {}) is not in the people table",
+            escape(&pusher.name),
+            pusher.source
+        )),
+    }
+}
+
+fn in_any_group(config: &Config, groups: &[String], person_id: &str) -> bool {
+    groups
+        .iter()
+        .any(|group| config.groups.contains(group, person_id))
+}
+
+/// Indexes of the `[[rule.paths]]` entries whose patterns match a path that
+/// `commit` changes against its first parent. Reads trees only when the rule
+/// has paths entries, and stops once every entry matched.
+fn changed_path_rules(
+    repo: &PushRepo,
+    rule: &Rule,
+    commit: &CommitData,
+) -> Result<Vec<usize>, RepoError> {
+    let mut matched = Vec::new();
+    if rule.paths.is_empty() {
+        return Ok(matched);
+    }
+    repo.for_each_changed_path(commit, &mut |path| {
+        for (index, entry) in rule.paths.iter().enumerate() {
+            if !matched.contains(&index) && entry.matches(path) {
+                matched.push(index);
+            }
+        }
+        if matched.len() == rule.paths.len() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })?;
+    matched.sort_unstable();
+    Ok(matched)
+}
+
+/// Indexes of the `[[rule.paths]]` entries whose patterns match any of
+/// `paths`, in order.
+pub fn matching_path_rules<'p>(
+    rule: &Rule,
+    paths: impl IntoIterator<Item = &'p str>,
+) -> Vec<usize> {
+    let paths: Vec<&str> = paths.into_iter().collect();
+    (0..rule.paths.len())
+        .filter(|&index| paths.iter().any(|path| rule.paths[index].matches(path)))
+        .collect()
+}
+
+/// Rejects a target that is not reachable from any ref of
+/// `target_reachable_from`, as the ref is before the push or as another
+/// update of the same push sets it.
+///
+/// NOTE: git applies the updates only after pre-receive accepts, and may still
+/// refuse one of them (for example a non-fast-forward under
+/// `receive.denyNonFastForwards`) while applying the others. A target that is
+/// reachable only through such a refused update then ends up unreachable.
+fn check_reachable(
+    push: &Push<'_>,
+    repo: &PushRepo,
+    rule: &Rule,
+    target: ObjectId,
+    verdict: &mut RuleVerdict,
+) -> Result<(), RepoError> {
+    if rule.target_reachable_from.is_empty() {
+        return Ok(());
+    }
+    for refname in &rule.target_reachable_from {
+        let mut tips = Vec::new();
+        if let Some(current) = repo.ref_value(refname)? {
+            tips.push(current);
+        }
+        for other in push
+            .updates
+            .iter()
+            .filter(|other| &other.refname == refname)
+        {
+            if !is_zero_id(&other.new) {
+                tips.push(repo.parse_id(&other.new)?);
+            }
+        }
+        for tip in tips {
+            if let Peeled::Commit(tip) = repo.peel(tip)?
+                && repo.is_ancestor(target, tip)?
+            {
+                return Ok(());
+            }
+        }
+    }
+    reject(
+        verdict,
+        format!(
+            "{} is not reachable from {} (as it is before this push or as this push sets it), \
+             and rule {:?} requires that; point the ref at a commit on {}",
+            short(&target),
+            rule.target_reachable_from.join(" or "),
+            rule.name,
+            rule.target_reachable_from.join(" or "),
+        ),
+    );
+    Ok(())
+}
+
 /// Resolves an address to a person when the people table lists it.
 fn identify(config: &Config, address: Address) -> Who {
     match config.people.by_email(&address) {
@@ -529,11 +809,16 @@ fn key_in(key: &str, keys: &[String]) -> bool {
 }
 
 /// Judges one commit: who counts as a reviewer and whether that is enough.
+///
+/// `matched_paths` are the indexes of the `[[rule.paths]]` entries that apply
+/// to this commit (see [`matching_path_rules`]); their quotas are added to
+/// the rule's own. `pusher` is the pushing person, when the rule needs one.
 pub fn judge_commit(
     config: &Config,
     rule: &Rule,
     commit: &CommitData,
     pusher: Option<&Who>,
+    matched_paths: &[usize],
 ) -> CommitVerdict {
     let trailers = trailer::parse(&commit.message);
     let author = identify(config, Address::new(commit.author_email.trim()));
@@ -581,6 +866,25 @@ pub fn judge_commit(
             config.limits.max_message_bytes
         ));
     }
+    if let Some(pusher) = pusher
+        && !rule.pusher_may_be_author
+    {
+        let role = if pusher == &author {
+            Some("the author")
+        } else if coauthors.contains(pusher) {
+            Some("a co-author")
+        } else {
+            None
+        };
+        if let Some(role) = role {
+            problems.push(format!(
+                "the pusher ({pusher}) is {role} of this commit, and rule {:?} does not let \
+                 anyone push their own commits (pusher_may_be_author = false); ask someone \
+                 else to push",
+                rule.name
+            ));
+        }
+    }
     if counted.len() < rule.min_reviewers {
         let names: Vec<String> = counted.iter().map(ToString::to_string).collect();
         problems.push(format!(
@@ -594,6 +898,8 @@ pub fn judge_commit(
             }
         ));
     }
+    let quotas = fill_quotas(config, rule, &counted, matched_paths, &mut problems);
+
     let mut reviewers: Vec<String> = counted.iter().map(ToString::to_string).collect();
     reviewers.sort();
     CommitVerdict {
@@ -602,9 +908,100 @@ pub fn judge_commit(
         accepted: problems.is_empty(),
         reviewers,
         required: rule.min_reviewers,
+        quotas,
         not_counted,
         problems,
     }
+}
+
+/// Assigns the counted people to the quota slots of the rule and of the
+/// matched paths entries, one slot per person, and adds a problem for each
+/// quota with empty slots.
+fn fill_quotas(
+    config: &Config,
+    rule: &Rule,
+    counted: &[Who],
+    matched_paths: &[usize],
+    problems: &mut Vec<String>,
+) -> Vec<QuotaVerdict> {
+    let mut quotas: Vec<Quota> = rule.require.clone();
+    let mut sources: Vec<Option<&[String]>> = vec![None; quotas.len()];
+    for &index in matched_paths {
+        let Some(entry) = rule.paths.get(index) else {
+            continue;
+        };
+        for quota in &entry.require {
+            quotas.push(quota.clone());
+            sources.push(Some(&entry.patterns));
+        }
+    }
+    if quotas.is_empty() {
+        return Vec::new();
+    }
+
+    // Only people of the people table can be group members.
+    let people: Vec<&str> = counted
+        .iter()
+        .filter_map(|who| match who {
+            Who::Person(id) => Some(id.as_str()),
+            Who::Address(_) => None,
+        })
+        .collect();
+    let assignment = quota::assign(&people, &quotas, &config.groups);
+
+    let mut verdicts: Vec<QuotaVerdict> = quotas
+        .iter()
+        .zip(&sources)
+        .map(|(quota, source)| QuotaVerdict {
+            group: quota.group.clone(),
+            count: quota.count,
+            paths: source.map(<[String]>::to_vec),
+            filled_by: Vec::new(),
+        })
+        .collect();
+    for (index, person) in &assignment.filled {
+        verdicts[*index].filled_by.push(person.clone());
+    }
+
+    for &(index, empty) in &assignment.missing {
+        let quota = &verdicts[index];
+        let mut problem = format!(
+            "needs {empty} more {} from group {}",
+            plural(empty, "reviewer", "reviewers"),
+            quota.group
+        );
+        if let Some(patterns) = &quota.paths {
+            let _ = write!(problem, " for changes to {}", patterns.join(", "));
+        }
+        // Members who counted but fill a slot of another quota explain why a
+        // group that seems represented still has an empty slot.
+        let elsewhere: Vec<String> = assignment
+            .filled
+            .iter()
+            .filter(|(other, person)| {
+                *other != index && config.groups.contains(&quota.group, person)
+            })
+            .map(|(other, person)| {
+                format!(
+                    "{person} fills the slot of group {}",
+                    verdicts[*other].group
+                )
+            })
+            .collect();
+        if !elsewhere.is_empty() {
+            let _ = write!(
+                problem,
+                " ({}; each person fills one slot)",
+                elsewhere.join(", ")
+            );
+        }
+        problems.push(problem);
+    }
+    verdicts
+}
+
+fn plural<'a>(count: usize, one: &'a str, many: &'a str) -> &'a str {
+    if count == 1 { one } else { many }
 }
 
 /// Decides whether one reviewer trailer value counts.
@@ -692,3 +1089,7 @@ pub fn escape(text: &str) -> String {
 #[cfg(test)]
 #[path = "policy_rule_tests.rs"]
 mod rule_tests;
+
+#[cfg(test)]
+#[path = "policy_org_tests.rs"]
+mod org_tests;

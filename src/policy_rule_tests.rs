@@ -36,6 +36,7 @@ fn config_with(rule: &str) -> Config {
 fn commit(author: &str, message: &str) -> CommitData {
     CommitData {
         id: ObjectId::null(gix::hash::Kind::Sha1),
+        tree: ObjectId::empty_tree(gix::hash::Kind::Sha1),
         parents: Vec::new(),
         author_email: author.to_owned(),
         message: message.to_owned(),
@@ -244,6 +245,7 @@ fn judge_commit_table() {
             rule,
             &commit(case.author, case.message),
             pusher.as_ref(),
+            &[],
         );
         assert_eq!(verdict.accepted, case.accepted, "{}: accepted", case.name);
         assert_eq!(
@@ -265,7 +267,7 @@ fn judge_commit_truncated_message_fails() {
     let config = config_with("min_reviewers = 0");
     let mut data = commit("alice@example.com", "Fix\n");
     data.message_truncated = true;
-    let verdict = judge_commit(&config, &config.rules[0], &data, None);
+    let verdict = judge_commit(&config, &config.rules[0], &data, None, &[]);
     assert!(!verdict.accepted);
     assert!(
         verdict.problems[0].contains("max_message_bytes"),

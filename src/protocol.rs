@@ -167,6 +167,19 @@ pub fn decode_payload<T: for<'de> Deserialize<'de>>(payload: &[u8]) -> Result<T,
     serde_json::from_slice(payload).map_err(FrameError::Malformed)
 }
 
+/// Returns the `version` field of a JSON object payload, ignoring every
+/// other field, so that a peer speaking another version can be told so even
+/// when the rest of its message does not parse.
+pub fn peek_version(payload: &[u8]) -> Option<u32> {
+    #[derive(Deserialize)]
+    struct Versioned {
+        version: u32,
+    }
+    serde_json::from_slice::<Versioned>(payload)
+        .ok()
+        .map(|versioned| versioned.version)
+}
+
 /// Writes one frame to a blocking stream.
 pub fn write_frame<T: Serialize>(stream: &mut impl Write, message: &T) -> io::Result<()> {
     stream.write_all(&encode(message))?;
@@ -279,6 +292,23 @@ mod tests {
         frame.extend_from_slice(payload);
         let err = read_frame::<Response>(&mut frame.as_slice(), 1 << 20).unwrap_err();
         assert!(matches!(err, FrameError::Malformed(_)), "{err}");
+    }
+
+    #[test]
+    fn peek_version_cases() {
+        let cases: &[(&[u8], Option<u32>)] = &[
+            (br#"{"version":2,"unknown":true}"#, Some(2)),
+            (br#"{"version":1}"#, Some(1)),
+            (br#"{"version":"1"}"#, None),
+            (br#"{"repo":"/x"}"#, None),
+            (b"[2]", Some(2)),
+            (b"{nope", None),
+            (b"", None),
+        ];
+        for (payload, expected) in cases {
+            let shown = String::from_utf8_lossy(payload);
+            assert_eq!(peek_version(payload), *expected, "{shown}");
+        }
     }
 
     #[test]

@@ -13,8 +13,10 @@
 //! with `core.useReplaceRefs=false`, so `refs/replace/*` cannot swap the
 //! objects that are judged.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::fs;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use gix::ObjectId;
@@ -22,6 +24,11 @@ use gix::bstr::ByteSlice;
 
 /// Deepest chain of alternates followed; git stops at the same depth.
 const MAX_ALTERNATE_DEPTH: usize = 5;
+
+/// Deepest directory nesting followed when comparing trees. Real trees are
+/// far shallower. The limit turns a crafted, deeply nested tree into an
+/// error instead of a stack overflow in the daemon.
+const MAX_TREE_DEPTH: usize = 4096;
 
 /// A failure to read the repository, phrased for the pusher and the log.
 #[derive(Debug)]
@@ -52,6 +59,8 @@ pub enum Peeled {
 #[derive(Clone, Debug)]
 pub struct CommitData {
     pub id: ObjectId,
+    /// The commit's root tree.
+    pub tree: ObjectId,
     pub parents: Vec<ObjectId>,
     /// The author's address as written, decoded to UTF-8.
     pub author_email: String,
@@ -278,11 +287,142 @@ impl PushRepo {
         let author_email = decode_text(author_email_bytes(commit.author), encoding.as_deref());
         Ok(CommitData {
             id,
+            tree: commit.tree(),
             parents,
             author_email,
             message,
             message_truncated,
         })
+    }
+}
+
+/// The mode and object id of a tree entry, as compared between two trees.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    mode: gix::objs::tree::EntryMode,
+    id: ObjectId,
+}
+
+impl Entry {
+    fn tree_id(self) -> Option<ObjectId> {
+        self.mode.is_tree().then_some(self.id)
+    }
+}
+
+impl PushRepo {
+    /// Calls `visit` with each path (`/`-separated, from the top of the tree)
+    /// that `commit` adds, deletes or modifies against its first parent, or
+    /// every path of its tree when it has no parent. Directories are not
+    /// paths of their own, and a submodule is one path. Only subtrees whose
+    /// ids differ are read, so unchanged directories cost nothing. Stops
+    /// early when `visit` returns [`ControlFlow::Break`].
+    ///
+    /// Paths that are not valid UTF-8 are passed with the invalid bytes
+    /// replaced by U+FFFD.
+    pub fn for_each_changed_path(
+        &self,
+        commit: &CommitData,
+        visit: &mut dyn FnMut(&str) -> ControlFlow<()>,
+    ) -> Result<(), RepoError> {
+        let parent_tree = match commit.parents.first() {
+            Some(parent) => Some(self.commit_tree(*parent)?),
+            None => None,
+        };
+        let mut path = Vec::new();
+        self.compare_trees(parent_tree, Some(commit.tree), &mut path, 0, visit)
+            .map(|_stopped| ())
+    }
+
+    fn commit_tree(&self, id: ObjectId) -> Result<ObjectId, RepoError> {
+        let object = self
+            .repo
+            .find_object(id)
+            .map_err(|err| error(format!("cannot read commit {id}: {err}")))?;
+        gix::objs::CommitRefIter::from_bytes(&object.data, self.object_hash())
+            .tree_id()
+            .map_err(|err| error(format!("cannot read the tree of commit {id}: {err}")))
+    }
+
+    /// Reads the entries of tree `id` by name, or none when `id` is `None`.
+    fn tree_entries(&self, id: Option<ObjectId>) -> Result<BTreeMap<Vec<u8>, Entry>, RepoError> {
+        let mut entries = BTreeMap::new();
+        let Some(id) = id else {
+            return Ok(entries);
+        };
+        let object = self
+            .repo
+            .find_object(id)
+            .map_err(|err| error(format!("cannot read tree {id}: {err}")))?;
+        if object.kind != gix::object::Kind::Tree {
+            return Err(error(format!(
+                "object {id} is a {}, not a tree",
+                object.kind
+            )));
+        }
+        for entry in gix::objs::TreeRefIter::from_bytes(&object.data, self.object_hash()) {
+            let entry = entry.map_err(|err| error(format!("cannot parse tree {id}: {err}")))?;
+            let value = Entry {
+                mode: entry.mode,
+                id: entry.oid.to_owned(),
+            };
+            entries.insert(entry.filename.to_vec(), value);
+        }
+        Ok(entries)
+    }
+
+    /// Visits the paths below `path` that differ between trees `old` and
+    /// `new`, where a missing tree counts as empty.
+    fn compare_trees(
+        &self,
+        old: Option<ObjectId>,
+        new: Option<ObjectId>,
+        path: &mut Vec<u8>,
+        depth: usize,
+        visit: &mut dyn FnMut(&str) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>, RepoError> {
+        if old == new {
+            return Ok(ControlFlow::Continue(()));
+        }
+        if depth >= MAX_TREE_DEPTH {
+            return Err(error(format!(
+                "the tree at {:?} nests deeper than {MAX_TREE_DEPTH} directories",
+                path.to_str_lossy()
+            )));
+        }
+        let old_entries = self.tree_entries(old)?;
+        let new_entries = self.tree_entries(new)?;
+        let names: BTreeSet<&Vec<u8>> = old_entries.keys().chain(new_entries.keys()).collect();
+        for name in names {
+            let before = old_entries.get(name).copied();
+            let after = new_entries.get(name).copied();
+            if before == after {
+                continue;
+            }
+            let length = path.len();
+            if !path.is_empty() {
+                path.push(b'/');
+            }
+            path.extend_from_slice(name);
+
+            // A path that is a file (or link or submodule) on either side
+            // changed itself: it was added, deleted, modified or replaced by
+            // a directory. A directory on either side is compared below.
+            let is_file = |entry: Option<Entry>| entry.is_some_and(|entry| !entry.mode.is_tree());
+            if (is_file(before) || is_file(after)) && visit(&path.to_str_lossy()).is_break() {
+                return Ok(ControlFlow::Break(()));
+            }
+            let old_tree = before.and_then(Entry::tree_id);
+            let new_tree = after.and_then(Entry::tree_id);
+            if (old_tree.is_some() || new_tree.is_some())
+                && self
+                    .compare_trees(old_tree, new_tree, path, depth + 1, visit)?
+                    .is_break()
+            {
+                return Ok(ControlFlow::Break(()));
+            }
+            path.truncate(length);
+        }
+        Ok(ControlFlow::Continue(()))
     }
 }
 
@@ -408,4 +548,130 @@ fn unquote_c(line: &[u8]) -> Result<gix::bstr::BString, RepoError> {
                 line.as_bstr()
             ))
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    use super::*;
+
+    /// Runs git in `dir` with no system or global configuration.
+    fn git(dir: &Path, args: &[&str]) -> String {
+        let output = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "A")
+            .env("GIT_AUTHOR_EMAIL", "a@example.com")
+            .env("GIT_COMMITTER_NAME", "A")
+            .env("GIT_COMMITTER_EMAIL", "a@example.com")
+            .output()
+            .expect("start git");
+        assert!(
+            output.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).expect("git prints UTF-8 here")
+    }
+
+    fn write(dir: &Path, path: &str, text: &str) {
+        let file = dir.join(path);
+        fs::create_dir_all(file.parent().expect("a file has a parent")).expect("create directory");
+        fs::write(file, text).expect("write file");
+    }
+
+    fn changed(repo: &PushRepo, dir: &Path, revision: &str) -> Vec<String> {
+        let id = repo
+            .parse_id(git(dir, &["rev-parse", revision]).trim())
+            .expect("git prints a full id");
+        let commit = repo.commit(id, 1024).expect("read the commit");
+        let mut paths = Vec::new();
+        repo.for_each_changed_path(&commit, &mut |path| {
+            paths.push(path.to_owned());
+            ControlFlow::Continue(())
+        })
+        .expect("compare trees");
+        paths
+    }
+
+    #[test]
+    fn changed_paths_against_first_parent() {
+        let temp = tempfile::tempdir().expect("create temporary directory");
+        let dir = temp.path();
+        git(dir, &["init", "--quiet", "--initial-branch=main", "."]);
+        write(dir, "a/x", "1");
+        write(dir, "b/y", "1");
+        write(dir, "d", "file");
+        write(dir, "same/deep/z", "1");
+        write(dir, "mode", "1");
+        git(dir, &["add", "."]);
+        git(dir, &["commit", "--quiet", "-m", "root"]);
+
+        write(dir, "a/x", "2");
+        fs::remove_file(dir.join("b/y")).expect("remove file");
+        write(dir, "c/new", "1");
+        fs::remove_file(dir.join("d")).expect("remove file");
+        write(dir, "d/e", "1");
+        git(dir, &["add", "-A", "."]);
+        git(dir, &["update-index", "--chmod=+x", "mode"]);
+        git(dir, &["commit", "--quiet", "-m", "change"]);
+
+        let repo = PushRepo::open(&dir.join(".git"), None).expect("open repository");
+        assert_eq!(
+            changed(&repo, dir, "HEAD~1"),
+            ["a/x", "b/y", "d", "mode", "same/deep/z"]
+        );
+        assert_eq!(
+            changed(&repo, dir, "HEAD"),
+            ["a/x", "b/y", "c/new", "d", "d/e", "mode"]
+        );
+    }
+
+    #[test]
+    fn changed_paths_merge_uses_first_parent() {
+        let temp = tempfile::tempdir().expect("create temporary directory");
+        let dir = temp.path();
+        git(dir, &["init", "--quiet", "--initial-branch=main", "."]);
+        write(dir, "base", "1");
+        git(dir, &["add", "."]);
+        git(dir, &["commit", "--quiet", "-m", "root"]);
+        git(dir, &["checkout", "--quiet", "-b", "topic"]);
+        write(dir, "crypto/aes.c", "1");
+        git(dir, &["add", "."]);
+        git(dir, &["commit", "--quiet", "-m", "topic"]);
+        git(dir, &["checkout", "--quiet", "main"]);
+        write(dir, "docs", "1");
+        git(dir, &["add", "."]);
+        git(dir, &["commit", "--quiet", "-m", "docs"]);
+        git(dir, &["merge", "--quiet", "--no-edit", "topic"]);
+
+        let repo = PushRepo::open(&dir.join(".git"), None).expect("open repository");
+        assert_eq!(changed(&repo, dir, "HEAD"), ["crypto/aes.c"]);
+    }
+
+    #[test]
+    fn changed_paths_stop_early() {
+        let temp = tempfile::tempdir().expect("create temporary directory");
+        let dir = temp.path();
+        git(dir, &["init", "--quiet", "--initial-branch=main", "."]);
+        write(dir, "a", "1");
+        write(dir, "b", "1");
+        git(dir, &["add", "."]);
+        git(dir, &["commit", "--quiet", "-m", "root"]);
+        let repo = PushRepo::open(&dir.join(".git"), None).expect("open repository");
+        let id = repo
+            .parse_id(git(dir, &["rev-parse", "HEAD"]).trim())
+            .expect("git prints a full id");
+        let commit = repo.commit(id, 1024).expect("read the commit");
+        let mut seen = Vec::new();
+        repo.for_each_changed_path(&commit, &mut |path| {
+            seen.push(path.to_owned());
+            ControlFlow::Break(())
+        })
+        .expect("compare trees");
+        assert_eq!(seen, ["a"]);
+    }
 }

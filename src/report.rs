@@ -8,7 +8,9 @@ use std::fmt::Write as _;
 
 use crate::audit::{Record, Severity};
 use crate::config::MessageStyle;
-use crate::policy::{CommitVerdict, PushVerdict, RefVerdict, RuleVerdict, escape};
+use crate::policy::{
+    self, BreakGlassOutcome, CommitVerdict, PushVerdict, RefVerdict, RuleVerdict, escape,
+};
 use crate::protocol::Decision;
 
 /// Renders the message for the pusher.
@@ -41,9 +43,14 @@ pub fn render(verdict: &PushVerdict, style: MessageStyle) -> String {
             );
         }
     }
+    styled(out, style)
+}
+
+/// Applies the host-specific line format to a message for the pusher.
+pub fn styled(text: String, style: MessageStyle) -> String {
     match style {
-        MessageStyle::Plain => out,
-        MessageStyle::Gitlab => prefix_lines(&out, "GL-HOOK-ERR: "),
+        MessageStyle::Plain => text,
+        MessageStyle::Gitlab => prefix_lines(&text, "GL-HOOK-ERR: "),
     }
 }
 
@@ -89,7 +96,12 @@ fn render_rule(out: &mut String, reference: &RefVerdict, rule: &RuleVerdict, hin
     } else {
         ""
     };
+    let outcome = rule.break_glass.as_ref().map(|request| request.outcome);
     match rule.decision {
+        Decision::Accept if outcome == Some(BreakGlassOutcome::Used) => {
+            render_bypass(out, &refname, rule);
+            return;
+        }
         Decision::Accept => {
             let _ = writeln!(
                 out,
@@ -98,6 +110,11 @@ fn render_rule(out: &mut String, reference: &RefVerdict, rule: &RuleVerdict, hin
                 rule.checked,
                 plural(rule.checked, "commit", "commits"),
             );
+            if outcome == Some(BreakGlassOutcome::NotNeeded) {
+                out.push_str(
+                    "  break-glass not needed: the rule accepts this update, so nothing was bypassed\n",
+                );
+            }
             return;
         }
         Decision::Reject => {
@@ -142,6 +159,26 @@ fn render_rule(out: &mut String, reference: &RefVerdict, rule: &RuleVerdict, hin
     }
 }
 
+/// Tells the pusher what a break-glass bypass let through.
+fn render_bypass(out: &mut String, refname: &str, rule: &RuleVerdict) {
+    let reason = rule
+        .break_glass
+        .as_ref()
+        .map_or("", |request| request.reason.as_str());
+    let _ = writeln!(
+        out,
+        "foureyes: {refname}: accepted by break-glass under rule {:?}; the bypass was recorded in the audit log",
+        rule.rule
+    );
+    let _ = writeln!(out, "  reason: {}", escape(reason));
+    for problem in &rule.problems {
+        let _ = writeln!(out, "  bypassed: {}", escape(problem));
+    }
+    for commit in rule.commits.iter().filter(|commit| !commit.accepted) {
+        render_commit(out, commit);
+    }
+}
+
 fn render_commit(out: &mut String, commit: &CommitVerdict) {
     let _ = writeln!(
         out,
@@ -177,7 +214,13 @@ pub fn audit_records(verdict: &PushVerdict, repo: &str) -> Vec<Record> {
 }
 
 fn audit_record(verdict: &PushVerdict, reference: &RefVerdict, repo: &str) -> Record {
+    let bypassed = reference.rules.iter().any(|rule| {
+        rule.break_glass
+            .as_ref()
+            .is_some_and(|request| request.outcome == BreakGlassOutcome::Used)
+    });
     let severity = match reference.decision {
+        _ if bypassed => Severity::Alert,
         Decision::Accept => Severity::Notice,
         Decision::Reject => Severity::Warning,
         Decision::Error => Severity::Err,
@@ -214,7 +257,7 @@ fn audit_record(verdict: &PushVerdict, reference: &RefVerdict, repo: &str) -> Re
         .iter()
         .flat_map(|rule| rule.problems.iter().cloned())
         .collect();
-    Record::new(severity)
+    let mut record = Record::new(severity)
         .field("decision", reference.decision.as_str())
         .field("push", verdict.decision.as_str())
         .field("repo", repo)
@@ -228,5 +271,65 @@ fn audit_record(verdict: &PushVerdict, reference: &RefVerdict, repo: &str) -> Re
         .field("checked", checked)
         .field("failed", failed)
         .field("reviewers", reviewers.join(","))
-        .field("problems", problems.join("; "))
+        .field("problems", problems.join("; "));
+
+    // A shadow rule's own decision does not reject; this field shows what
+    // the ref would get if every matching rule were enforced.
+    if reference.rules.iter().any(|rule| rule.mode == "shadow") {
+        let enforced = policy::combine(reference.rules.iter().map(|rule| rule.decision));
+        record = record.field("shadow_decision", enforced.as_str());
+    }
+    if let Some(request) = reference
+        .rules
+        .iter()
+        .find_map(|rule| rule.break_glass.as_ref())
+    {
+        let outcomes: Vec<String> = reference
+            .rules
+            .iter()
+            .filter_map(|rule| {
+                let request = rule.break_glass.as_ref()?;
+                Some(format!("{}={}", rule.rule, request.outcome.as_str()))
+            })
+            .collect();
+        record = record
+            .field("break_glass", outcomes.join(","))
+            .field("break_glass_reason", &request.reason)
+            .field("bypassed", bypassed_checks(reference).join("; "));
+    }
+    record
+}
+
+/// Everything a break-glass bypass let through on one ref: each problem of
+/// the bypassed rules, and each failing commit with its problems.
+fn bypassed_checks(reference: &RefVerdict) -> Vec<String> {
+    let mut checks = Vec::new();
+    let used = reference.rules.iter().filter(|rule| {
+        rule.break_glass
+            .as_ref()
+            .is_some_and(|request| request.outcome == BreakGlassOutcome::Used)
+    });
+    for rule in used {
+        for problem in &rule.problems {
+            checks.push(format!("{}: {problem}", rule.rule));
+        }
+        let mut shown = 0;
+        for commit in rule.commits.iter().filter(|commit| !commit.accepted) {
+            shown += 1;
+            checks.push(format!(
+                "{}: commit {} {}",
+                rule.rule,
+                commit.id,
+                commit.problems.join(", ")
+            ));
+        }
+        if rule.failed > shown {
+            checks.push(format!(
+                "{}: {} more failing commits",
+                rule.rule,
+                rule.failed - shown
+            ));
+        }
+    }
+    checks
 }

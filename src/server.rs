@@ -93,6 +93,9 @@ pub async fn serve(listener: UnixListener, state: SharedState, shutdown: Cancell
             }
         }
     }
+    // Closing the listener makes new clients fail at once with "connection
+    // refused" instead of waiting in the backlog until the daemon exits.
+    drop(listener);
     tracker.close();
     info!(
         in_flight = tracker.len(),
@@ -143,31 +146,43 @@ async fn handle_connection(mut stream: UnixStream, state: Arc<State>) {
         debug!(uid = peer.uid, pid = peer.pid, error = %err, "client left before the greeting");
         return;
     }
-    let request: Request = match read_message(&mut stream, &state).await {
-        Ok(request) => request,
+    let payload = match read_payload(&mut stream, &state).await {
+        Ok(payload) => payload,
         Err(err) => {
             warn!(uid = peer.uid, pid = peer.pid, error = %err, "closing connection: bad or missing request");
             return;
         }
     };
-    if request.version != protocol::VERSION {
+    // The version is checked before the other fields, so that a client of
+    // another version learns why even when its request has fields that this
+    // version does not know.
+    if let Some(version) = protocol::peek_version(&payload)
+        && version != protocol::VERSION
+    {
         warn!(
             uid = peer.uid,
             pid = peer.pid,
-            version = request.version,
+            version,
             "closing connection: wrong protocol version"
         );
         let response = Response {
             decision: Decision::Error,
             message: format!(
                 "foureyes: the hook speaks protocol version {}, the daemon speaks {}\nhint: install the same foureyes version for the hook and the daemon\n",
-                request.version,
+                version,
                 protocol::VERSION
             ),
         };
         let _ = write_message(&mut stream, &response).await;
         return;
     }
+    let request: Request = match protocol::decode_payload(&payload) {
+        Ok(request) => request,
+        Err(err) => {
+            warn!(uid = peer.uid, pid = peer.pid, error = %err, "closing connection: bad or missing request");
+            return;
+        }
+    };
 
     let response = decide(&mut stream, &state, request, peer).await;
     if let Err(err) = write_message(&mut stream, &response).await {
@@ -209,7 +224,10 @@ async fn decide(
             send_audit(state, vec![record]).await;
             return Response {
                 decision: Decision::Error,
-                message: format!("foureyes: push rejected: {reason}\n"),
+                message: report::styled(
+                    format!("foureyes: push rejected: {reason}\n"),
+                    config.messages.style,
+                ),
             };
         }
     };
@@ -290,12 +308,21 @@ async fn decide(
         }
         read = stream.read(&mut probe) => {
             // The client sends nothing after its request, so any read result
-            // means it hung up (or broke the protocol). git then rejects the
-            // push; the record says the check was cancelled.
+            // means it hung up or broke the protocol. Either way the check is
+            // cancelled and the record says why.
             cancelled.store(true, Ordering::SeqCst);
-            info!(repo = %checked.relative, result = ?read.map(|n| n > 0), "client went away; cancelling its check");
+            let reason = match read {
+                Ok(0) | Err(_) => {
+                    info!(repo = %checked.relative, "client went away; cancelling its check");
+                    "the client went away before the decision"
+                }
+                Ok(_) => {
+                    warn!(uid = peer.uid, pid = peer.pid, repo = %checked.relative, "client sent data after its request; cancelling its check");
+                    "the client sent data after its request (protocol error)"
+                }
+            };
             let _ = (&mut work).await;
-            undecided(config, &checked, &request, pusher_name, "the client went away before the decision")
+            undecided(config, &checked, &request, pusher_name, reason)
         }
     };
     let elapsed = started.elapsed();
@@ -319,7 +346,12 @@ async fn finish(
         match state.config.syslog.on_failure {
             OnFailure::Reject => {
                 verdict.decision = Decision::Error;
-                message.push_str("foureyes: push rejected: audit log unavailable; the decision could not be recorded\nhint: ask the server's administrators to check the syslog daemon\n");
+                let notice = "foureyes: push rejected: audit log unavailable; the decision could not be recorded\n\
+                              hint: ask the server's administrators to check the syslog daemon\n";
+                message.push_str(&report::styled(
+                    notice.to_owned(),
+                    state.config.messages.style,
+                ));
             }
             OnFailure::Accept => {
                 warn!(repo = %checked.display, "audit log unavailable; accepting anyway (on_failure = \"accept\")");
@@ -376,6 +408,7 @@ fn evaluate_blocking(
         config,
         repo_relative: &checked.relative,
         updates: &request.updates,
+        push_options: &request.push_options,
         pusher,
         detail: Detail::Failing,
         interrupt: &interrupt,
@@ -405,6 +438,7 @@ fn undecided(
         config,
         repo_relative: &checked.relative,
         updates: &request.updates,
+        push_options: &request.push_options,
         pusher,
         detail: Detail::Failing,
         interrupt: &none,
@@ -525,15 +559,15 @@ async fn write_message<T: serde::Serialize>(
     }
 }
 
-/// Reads the request frame, closing on idleness or oversize.
-async fn read_message(stream: &mut UnixStream, state: &State) -> Result<Request, FrameError> {
+/// Reads the payload of the request frame, failing on idleness or oversize.
+async fn read_payload(stream: &mut UnixStream, state: &State) -> Result<Vec<u8>, FrameError> {
     let idle = state.config.limits.idle_timeout;
     let mut header = [0u8; HEADER_LEN];
     read_with_idle(stream, &mut header, idle, 0).await?;
     let length = protocol::decode_header(header, state.config.limits.max_request_bytes)?;
     let mut payload = vec![0u8; length];
     read_with_idle(stream, &mut payload, idle, HEADER_LEN).await?;
-    protocol::decode_payload(&payload)
+    Ok(payload)
 }
 
 /// Fills `buf`, failing when the peer sends nothing for `idle`.

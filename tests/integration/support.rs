@@ -9,17 +9,22 @@
 //! hook.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::fs;
 use std::io::{ErrorKind, Write};
 use std::os::unix::net::{UnixDatagram, UnixStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use tempfile::TempDir;
+
+pub mod rsyslogd;
 
 /// The `foureyes` client binary, run by the installed hook.
 pub const FOUREYES_BIN: &str = env!("CARGO_BIN_EXE_foureyes");
@@ -121,6 +126,10 @@ pub fn message(subject: &str, trailers: &[String]) -> String {
 pub struct Config {
     people: String,
     rules: String,
+    /// Extra `key = value` lines of the `[limits]` table.
+    limits: String,
+    /// Extra `key = value` lines of the `[syslog]` table.
+    syslog: String,
 }
 
 fn toml_string(text: &str) -> String {
@@ -178,14 +187,32 @@ impl Config {
         self
     }
 
+    /// Adds `key = value` lines to the `[limits]` table, e.g.
+    /// `"idle_timeout_ms = 300"`.
+    pub fn limits(mut self, settings: &str) -> Config {
+        self.limits.push_str(settings.trim());
+        self.limits.push('\n');
+        self
+    }
+
+    /// Adds `key = value` lines to the `[syslog]` table, e.g.
+    /// `"on_failure = \"accept\""`.
+    pub fn syslog(mut self, settings: &str) -> Config {
+        self.syslog.push_str(settings.trim());
+        self.syslog.push('\n');
+        self
+    }
+
     /// Returns the whole file for a daemon listening on `socket`.
     pub fn to_toml(&self, socket: &Path, repo_root: &Path, syslog_socket: &Path) -> String {
         let path = |path: &Path| toml_string(path.to_str().expect("temporary paths are UTF-8"));
         format!(
-            "[daemon]\nsocket = {}\nrepo_roots = [{}]\n\n[syslog]\nsocket = {}\n\n{}{}",
+            "[daemon]\nsocket = {}\nrepo_roots = [{}]\n\n[limits]\n{}\n[syslog]\nsocket = {}\n{}\n{}{}",
             path(socket),
             path(repo_root),
+            self.limits,
             path(syslog_socket),
+            self.syslog,
             self.people,
             self.rules
         )
@@ -324,6 +351,18 @@ impl Remote {
     /// Creates `<repo_root>/<name>.git` with the hook and a work clone whose
     /// pushes go to the daemon at `socket`.
     pub fn new(repo_root: &Path, name: &str, socket: &Path) -> Remote {
+        Remote::with_object_format(repo_root, name, socket, "sha1")
+    }
+
+    /// Creates the repositories as [`Remote::new`] does, with the object
+    /// format `sha1` or `sha256`.
+    pub fn with_object_format(
+        repo_root: &Path,
+        name: &str,
+        socket: &Path,
+        object_format: &str,
+    ) -> Remote {
+        let format_option = format!("--object-format={object_format}");
         let dir = tempfile::Builder::new()
             .prefix("foureyes-remote-")
             .tempdir()
@@ -346,6 +385,7 @@ impl Remote {
                 "init",
                 "--quiet",
                 "--bare",
+                &format_option,
                 "-b",
                 "main",
                 &format!("{name}.git"),
@@ -356,7 +396,7 @@ impl Remote {
 
         remote.git_in(
             remote.dir.path(),
-            &["init", "--quiet", "-b", "main", "work"],
+            &["init", "--quiet", &format_option, "-b", "main", "work"],
         );
         let bare = remote
             .bare
@@ -453,6 +493,14 @@ impl Remote {
                 self.commit(branch, author, &reviewed(&subject, reviewers))
             })
             .collect()
+    }
+
+    /// Fetches `refname` of the work clone into the bare repository as
+    /// `target`. A fetch runs no pre-receive hook, so this stores objects in
+    /// the bare repository without a check.
+    pub fn fetch_into_bare(&self, refname: &str, target: &str) {
+        let work = self.work.to_str().expect("temporary paths are UTF-8");
+        self.git_bare(&["fetch", "--quiet", work, &format!("+{refname}:{target}")]);
     }
 
     /// Returns the id `name` resolves to in the work clone, if it exists.
@@ -689,16 +737,51 @@ const MARKER_PREFIX: &str = "foureyes-test-marker ";
 
 impl SyslogReceiver {
     fn bind(path: PathBuf) -> SyslogReceiver {
-        let socket = UnixDatagram::bind(&path)
+        let datagrams = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = SyslogReceiver::listen(&path, datagrams.clone(), stop.clone());
+        SyslogReceiver {
+            path,
+            datagrams,
+            stop,
+            thread: Some(thread),
+            markers: AtomicUsize::new(0),
+        }
+    }
+
+    /// Stops the collector, removes the socket file and binds a new socket
+    /// at the same path, keeping the datagrams received so far.
+    fn rebind(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("the syslog collector does not panic");
+        }
+        match fs::remove_file(&self.path) {
+            Ok(()) => {}
+            Err(err) if err.kind() == ErrorKind::NotFound => {}
+            Err(err) => panic!("cannot remove {}: {err}", self.path.display()),
+        }
+        self.stop = Arc::new(AtomicBool::new(false));
+        self.thread = Some(SyslogReceiver::listen(
+            &self.path,
+            self.datagrams.clone(),
+            self.stop.clone(),
+        ));
+    }
+
+    /// Binds `path` and collects its datagrams into `datagrams` on a
+    /// background thread until `stop` is set.
+    fn listen(
+        path: &Path,
+        datagrams: Arc<Mutex<Vec<String>>>,
+        stop: Arc<AtomicBool>,
+    ) -> JoinHandle<()> {
+        let socket = UnixDatagram::bind(path)
             .unwrap_or_else(|err| panic!("cannot bind syslog socket {}: {err}", path.display()));
         socket
             .set_read_timeout(Some(Duration::from_millis(50)))
             .expect("a positive timeout is valid");
-        let datagrams = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let datagrams = datagrams.clone();
-            let stop = stop.clone();
+        {
             thread::spawn(move || {
                 let mut buffer = vec![0u8; 256 * 1024];
                 while !stop.load(Ordering::SeqCst) {
@@ -721,13 +804,6 @@ impl SyslogReceiver {
                     }
                 }
             })
-        };
-        SyslogReceiver {
-            path,
-            datagrams,
-            stop,
-            thread: Some(thread),
-            markers: AtomicUsize::new(0),
         }
     }
 
@@ -774,6 +850,25 @@ impl Drop for SyslogReceiver {
     }
 }
 
+/// `systemd-socket-activate`, which passes a listening socket as systemd
+/// does. Part of the systemd package.
+pub const SOCKET_ACTIVATE_BIN: &str = "systemd-socket-activate";
+
+/// Changes to how [`Daemon::start_with`] runs foureyesd.
+#[derive(Clone, Debug, Default)]
+pub struct Launch {
+    /// A program and its arguments that run foureyesd, such as `strace -f`.
+    pub wrapper: Vec<String>,
+    /// Start it through [`SOCKET_ACTIVATE_BIN`], which binds the socket and
+    /// passes it to foureyesd as systemd does.
+    pub socket_activated: bool,
+    /// Environment variables added for foureyesd.
+    pub env: Vec<(String, String)>,
+    /// The `[syslog] socket` to configure in place of the harness's
+    /// receiver, such as a private rsyslogd's.
+    pub syslog_socket: Option<PathBuf>,
+}
+
 /// A running `foureyesd` with its own configuration, repo root, socket and
 /// syslog receiver; killed and reaped on drop.
 pub struct Daemon {
@@ -787,6 +882,12 @@ impl Daemon {
     /// Writes the configuration, starts the daemon and waits until its
     /// socket accepts connections.
     pub fn start(config: &Config) -> Daemon {
+        Daemon::start_with(config, &Launch::default())
+    }
+
+    /// Starts the daemon as [`Daemon::start`] does, with the changes that
+    /// `launch` lists.
+    pub fn start_with(config: &Config, launch: &Launch) -> Daemon {
         let dir = tempfile::Builder::new()
             .prefix("foureyesd-")
             .tempdir()
@@ -795,23 +896,43 @@ impl Daemon {
         let repo_root = dir.path().join("repos");
         fs::create_dir(&repo_root).expect("cannot create the repo root");
         let syslog = SyslogReceiver::bind(dir.path().join("syslog.sock"));
+        let syslog_socket = launch.syslog_socket.as_ref().unwrap_or(&syslog.path);
         let config_path = dir.path().join("foureyes.toml");
         fs::write(
             &config_path,
-            config.to_toml(&socket, &repo_root, &syslog.path),
+            config.to_toml(&socket, &repo_root, syslog_socket),
         )
         .expect("cannot write the configuration");
 
         let log = fs::File::create(dir.path().join("foureyesd.log"))
             .expect("cannot create the daemon log");
-        let child = Command::new(FOUREYESD_BIN)
+        let mut words: Vec<OsString> = launch.wrapper.iter().map(OsString::from).collect();
+        if launch.socket_activated {
+            // systemd-socket-activate binds the socket, execs foureyesd on
+            // the first connection and passes it only the variables named
+            // with -E.
+            words.extend([
+                SOCKET_ACTIVATE_BIN.into(),
+                "-l".into(),
+                socket.clone().into(),
+            ]);
+            for (name, value) in &launch.env {
+                words.extend(["-E".into(), format!("{name}={value}").into()]);
+            }
+        }
+        words.push(FOUREYESD_BIN.into());
+        let mut command = Command::new(&words[0]);
+        command
+            .args(&words[1..])
+            .envs(launch.env.iter().map(|(name, value)| (name, value)));
+        let child = command
             .arg("--config")
             .arg(&config_path)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .expect("cannot start foureyesd");
+            .unwrap_or_else(|err| panic!("cannot start {command:?}: {err}"));
         let mut daemon = Daemon {
             dir,
             child,
@@ -820,6 +941,65 @@ impl Daemon {
         };
         daemon.wait_until_listening();
         daemon
+    }
+
+    /// Starts `foureyesd` on the configuration in `dir`, appending its
+    /// diagnostics to the log there.
+    fn spawn(dir: &Path) -> Child {
+        let log = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("foureyesd.log"))
+            .expect("cannot open the daemon log");
+        Command::new(FOUREYESD_BIN)
+            .arg("--config")
+            .arg(dir.join("foureyes.toml"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("cannot start foureyesd")
+    }
+
+    /// Writes `config` to the configuration file, with this daemon's
+    /// socket, repo root and syslog socket. A running daemon reads it on
+    /// `SIGHUP`.
+    pub fn write_config(&self, config: &Config) {
+        let text = config.to_toml(&self.socket, &self.repo_root(), &self.syslog.path);
+        fs::write(self.config_path(), text).expect("cannot write the configuration");
+    }
+
+    /// Starts a new daemon process on the same configuration and socket
+    /// after the previous one exited, and waits until it listens.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = Daemon::spawn(self.dir.path());
+        self.wait_until_listening();
+    }
+
+    /// Waits until the daemon's log contains `text`; panics after
+    /// [`STARTUP_TIMEOUT`].
+    pub fn wait_for_log(&self, text: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let log = self.log();
+            if log.contains(text) {
+                return log;
+            }
+            assert!(
+                started.elapsed() < STARTUP_TIMEOUT,
+                "the foureyesd log did not show {text:?} within {STARTUP_TIMEOUT:?}:\n{log}"
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Simulates a syslog daemon restart: removes the syslog socket file and
+    /// binds a new socket at the same path. Records received before and
+    /// after are all returned by [`Daemon::records`].
+    pub fn restart_syslog(&mut self) {
+        self.syslog.rebind();
     }
 
     fn wait_until_listening(&mut self) {
@@ -848,14 +1028,44 @@ impl Daemon {
         self.dir.path().join("repos")
     }
 
-    /// Returns the daemon's socket.
+    /// Returns the path of the socket the hooks connect to.
     pub fn socket(&self) -> &Path {
         &self.socket
     }
 
-    /// Returns the configuration file the daemon was started with.
+    /// Returns the path of the configuration file the daemon reads.
     pub fn config_path(&self) -> PathBuf {
         self.dir.path().join("foureyes.toml")
+    }
+
+    /// Returns the process id of the program started: foureyesd, or the
+    /// wrapper when [`Launch::wrapper`] names one. systemd-socket-activate
+    /// execs foureyesd, so it has the same process id.
+    pub fn pid(&self) -> Pid {
+        Pid::from_raw(i32::try_from(self.child.id()).expect("process ids fit in i32"))
+    }
+
+    /// Sends `signal` to the program started, see [`Daemon::pid`].
+    pub fn signal(&self, signal: Signal) {
+        kill(self.pid(), signal)
+            .unwrap_or_else(|err| panic!("cannot send {signal} to foureyesd: {err}"));
+    }
+
+    /// Waits until the program started exits and returns its exit status;
+    /// panics after [`STARTUP_TIMEOUT`].
+    pub fn wait_for_exit(&mut self) -> ExitStatus {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("cannot poll foureyesd") {
+                return status;
+            }
+            assert!(
+                started.elapsed() < STARTUP_TIMEOUT,
+                "foureyesd did not exit within {STARTUP_TIMEOUT:?}:\n{}",
+                self.log()
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Returns the daemon's diagnostics so far.
@@ -867,6 +1077,12 @@ impl Daemon {
     /// this daemon.
     pub fn remote(&self, name: &str) -> Remote {
         Remote::new(&self.repo_root(), name, &self.socket)
+    }
+
+    /// Creates a bare repository as [`Daemon::remote`] does, with the
+    /// object format `sha1` or `sha256`.
+    pub fn remote_with_format(&self, name: &str, object_format: &str) -> Remote {
+        Remote::with_object_format(&self.repo_root(), name, &self.socket, object_format)
     }
 
     /// Removes the syslog socket, so that every later audit record fails
@@ -884,6 +1100,24 @@ impl Daemon {
             .collect()
     }
 
+    /// Waits until at least `count` records arrived and returns them all;
+    /// panics after [`STARTUP_TIMEOUT`].
+    pub fn wait_for_records(&self, count: usize) -> Vec<SyslogRecord> {
+        let started = Instant::now();
+        loop {
+            let records = self.records();
+            if records.len() >= count {
+                return records;
+            }
+            assert!(
+                started.elapsed() < STARTUP_TIMEOUT,
+                "{} of {count} syslog records arrived within {STARTUP_TIMEOUT:?}: {records:?}",
+                records.len()
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Returns the records about `refname`.
     pub fn records_for(&self, refname: &str) -> Vec<SyslogRecord> {
         self.records()
@@ -897,6 +1131,74 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// How long a [`RawClient`] waits for the daemon before failing the test.
+const RAW_CLIENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A protocol client that sends whatever bytes a test wants, for checking
+/// how the daemon treats clients that break the protocol.
+pub struct RawClient {
+    pub stream: UnixStream,
+    pub hello: foureyes::protocol::Hello,
+}
+
+impl RawClient {
+    /// Connects to `socket` and reads the daemon's greeting.
+    pub fn connect(socket: &Path) -> RawClient {
+        let mut stream = UnixStream::connect(socket)
+            .unwrap_or_else(|err| panic!("cannot connect to {}: {err}", socket.display()));
+        stream
+            .set_read_timeout(Some(RAW_CLIENT_TIMEOUT))
+            .expect("a positive timeout is valid");
+        stream
+            .set_write_timeout(Some(RAW_CLIENT_TIMEOUT))
+            .expect("a positive timeout is valid");
+        let hello = foureyes::protocol::read_frame(&mut stream, 1 << 20)
+            .unwrap_or_else(|err| panic!("cannot read the greeting: {err}"));
+        RawClient { stream, hello }
+    }
+
+    /// Writes `bytes` as they are.
+    pub fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.stream.write_all(bytes)
+    }
+
+    /// Writes `request` as one frame.
+    pub fn send_request(&mut self, request: &foureyes::protocol::Request) -> std::io::Result<()> {
+        self.send(&foureyes::protocol::encode(request))
+    }
+
+    /// Closes the sending half, so the daemon reads end of stream.
+    pub fn finish_sending(&self) {
+        let _ = self.stream.shutdown(std::net::Shutdown::Write);
+    }
+
+    /// Reads the daemon's response frame.
+    pub fn response(
+        &mut self,
+    ) -> Result<foureyes::protocol::Response, foureyes::protocol::FrameError> {
+        foureyes::protocol::read_frame(&mut self.stream, 1 << 30)
+    }
+}
+
+/// Builds a request for `repo` with `updates` of `(old, new, ref)`.
+pub fn request(repo: &Path, updates: &[(&str, &str, &str)]) -> foureyes::protocol::Request {
+    foureyes::protocol::Request {
+        version: foureyes::protocol::VERSION,
+        repo: repo.to_str().expect("temporary paths are UTF-8").to_owned(),
+        updates: updates
+            .iter()
+            .map(|(old, new, refname)| foureyes::protocol::RefUpdate {
+                old: (*old).to_owned(),
+                new: (*new).to_owned(),
+                refname: (*refname).to_owned(),
+            })
+            .collect(),
+        quarantine: None,
+        push_options: Vec::new(),
+        env: BTreeMap::from([(PUSHER_VARIABLE.to_owned(), DEFAULT_PUSHER.to_owned())]),
     }
 }
 
