@@ -110,7 +110,7 @@ pub enum Command {
     #[command(hide = true)]
     Generate {
         #[arg(value_enum)]
-        what: Generated,
+        kind: Generated,
         /// The output directory; created when missing.
         dir: PathBuf,
     },

@@ -15,9 +15,9 @@ use clap_complete::Shell;
 use crate::cli::{Cli, DaemonCli, Generated};
 
 /// Writes the requested files into `dir` and returns their paths.
-pub fn run(what: Generated, dir: &Path) -> Result<Vec<PathBuf>> {
+pub fn run(kind: Generated, dir: &Path) -> Result<Vec<PathBuf>> {
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    match what {
+    match kind {
         Generated::Man => man_pages(dir),
         Generated::Completions => completions(dir),
     }

@@ -92,7 +92,7 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Generate { what, dir } => match generate::run(what, &dir) {
+        Command::Generate { kind, dir } => match generate::run(kind, &dir) {
             Ok(paths) => {
                 for path in paths {
                     println!("{}", path.display());
