@@ -3,9 +3,16 @@
 //! It evaluates the same policy on the same code path as the daemon, but
 //! keeps the verdict of every checked commit, and prints it as text or JSON.
 //! It writes no audit records.
+//!
+//! Text output is coloured only when asked to or when standard output is a
+//! terminal. A walk that takes more than a second shows the elapsed time on
+//! standard error, again only on a terminal, so that redirected output stays
+//! clean.
 
-use std::io::{self, BufRead};
+use std::cell::Cell;
+use std::io::{self, BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
@@ -31,34 +38,128 @@ pub struct Options {
     /// Push options, as `git push -o` passes them.
     pub push_options: Vec<String>,
     pub format: Format,
+    /// Colour the text output with ANSI escapes.
+    pub color: bool,
+    /// Print the time each step took to standard error.
+    pub verbose: bool,
     /// `OLD NEW REF` triples; empty means read lines from standard input.
     pub updates: Vec<String>,
 }
 
+/// Time a check may run before the progress line appears.
+const PROGRESS_AFTER: Duration = Duration::from_secs(1);
+
+/// Minimum time between two updates of the progress line.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
 /// Runs explain and returns the exit status (0 accept, 1 reject, 2 error).
 pub fn run(options: &Options) -> Result<u8> {
+    let started = Instant::now();
     let config = config::load(&options.config).map_err(|err| anyhow::anyhow!("{err}"))?;
+    let loaded = Instant::now();
     let updates = if options.updates.is_empty() {
         read_updates(io::stdin().lock())?
     } else {
         parse_triples(&options.updates)?
     };
-    let verdict = explain(
+
+    let progress = Progress::new(io::stderr().is_terminal());
+    let interrupt = || {
+        progress.tick();
+        None
+    };
+    let verdict = explain_with(
         &config,
         &options.repo,
         options.pusher.as_deref(),
         &options.push_options,
         &updates,
-    )?;
+        &interrupt,
+    );
+    progress.clear();
+    let verdict = verdict?;
+    let evaluated = Instant::now();
+
     match options.format {
         Format::Json => {
             let json =
                 serde_json::to_string_pretty(&to_json(&verdict)).expect("verdicts serialize");
             println!("{json}");
         }
-        Format::Text => print!("{}", render_text(&verdict)),
+        Format::Text => print!("{}", render_text(&verdict, options.color)),
+    }
+    if options.verbose {
+        let checked: usize = verdict
+            .refs
+            .iter()
+            .flat_map(|reference| &reference.rules)
+            .map(|rule| rule.checked)
+            .sum();
+        let updates_noun = if updates.len() == 1 {
+            "update"
+        } else {
+            "updates"
+        };
+        eprintln!(
+            "timing: configuration {} ms, evaluation {} ms, output {} ms; {} ref {updates_noun}, \
+             {checked} commits checked",
+            (loaded - started).as_millis(),
+            (evaluated - loaded).as_millis(),
+            evaluated.elapsed().as_millis(),
+            updates.len(),
+        );
     }
     Ok(verdict.decision.exit_code())
+}
+
+/// The "checking ..." line on standard error for slow walks. It is drawn
+/// from the policy's interrupt callback, which runs every few hundred
+/// commits, so it shows the time spent rather than a commit count.
+struct Progress {
+    enabled: bool,
+    started: Instant,
+    last_drawn: Cell<Option<Instant>>,
+}
+
+impl Progress {
+    fn new(enabled: bool) -> Progress {
+        Progress {
+            enabled,
+            started: Instant::now(),
+            last_drawn: Cell::new(None),
+        }
+    }
+
+    fn tick(&self) {
+        if !self.enabled {
+            return;
+        }
+        let now = Instant::now();
+        let elapsed = now - self.started;
+        let due = match self.last_drawn.get() {
+            None => elapsed >= PROGRESS_AFTER,
+            Some(last) => now - last >= PROGRESS_EVERY,
+        };
+        if due {
+            let mut stderr = io::stderr().lock();
+            let _ = write!(
+                stderr,
+                "\rfoureyes explain: checking commits, {:.1} s",
+                elapsed.as_secs_f64()
+            );
+            let _ = stderr.flush();
+            self.last_drawn.set(Some(now));
+        }
+    }
+
+    /// Erases the progress line when one was drawn.
+    fn clear(&self) {
+        if self.last_drawn.get().is_some() {
+            let mut stderr = io::stderr().lock();
+            let _ = write!(stderr, "\r\x1b[K");
+            let _ = stderr.flush();
+        }
+    }
 }
 
 /// Evaluates `updates` against the repository at `repo`.
@@ -68,6 +169,19 @@ pub fn explain(
     pusher: Option<&str>,
     push_options: &[String],
     updates: &[RefUpdate],
+) -> Result<PushVerdict> {
+    explain_with(config, repo, pusher, push_options, updates, &|| None)
+}
+
+/// As [`explain`], calling `interrupt` between commits as the daemon's
+/// deadline check would be called.
+fn explain_with(
+    config: &Config,
+    repo: &Path,
+    pusher: Option<&str>,
+    push_options: &[String],
+    updates: &[RefUpdate],
+    interrupt: &dyn Fn() -> Option<String>,
 ) -> Result<PushVerdict> {
     let absolute = std::path::absolute(repo)
         .with_context(|| format!("invalid repository path {}", repo.display()))?;
@@ -86,7 +200,6 @@ pub fn explain(
             policy::pusher_from_env(&config.pusher.env, |name| env.get(name).map(String::as_str))
         }
     };
-    let none = || None;
     let push = Push {
         config,
         repo_relative: &relative,
@@ -94,7 +207,7 @@ pub fn explain(
         push_options,
         pusher,
         detail: Detail::All,
-        interrupt: &none,
+        interrupt,
     };
     if !policy::needs_repository(config, &relative, updates) {
         return Ok(policy::evaluate(&push, None));
@@ -220,16 +333,51 @@ fn to_json(verdict: &PushVerdict) -> JsonVerdict<'_> {
     }
 }
 
+/// ANSI colours for the text output; every method returns the text
+/// unchanged when colour is off.
+struct Palette {
+    enabled: bool,
+}
+
+impl Palette {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.enabled {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn decision(&self, decision: Decision) -> String {
+        let code = match decision {
+            Decision::Accept => "32",
+            Decision::Reject => "31",
+            Decision::Error => "33",
+        };
+        self.paint(code, decision.as_str())
+    }
+
+    fn bold(&self, text: &str) -> String {
+        self.paint("1", text)
+    }
+
+    fn dim(&self, text: &str) -> String {
+        self.paint("2", text)
+    }
+}
+
 /// Lists every checked commit with its reviewers, then the summary.
-fn render_text(verdict: &PushVerdict) -> String {
+fn render_text(verdict: &PushVerdict, color: bool) -> String {
     use std::fmt::Write as _;
+    let palette = Palette { enabled: color };
     let mut out = String::new();
     for reference in &verdict.refs {
+        let refname = palette.bold(&policy::escape(&reference.refname));
         if reference.rules.is_empty() {
             let _ = writeln!(
                 out,
-                "{}: accept (no rule matches)",
-                policy::escape(&reference.refname)
+                "{refname}: {} (no rule matches)",
+                palette.decision(Decision::Accept)
             );
         }
         for rule in &reference.rules {
@@ -240,9 +388,8 @@ fn render_text(verdict: &PushVerdict) -> String {
             };
             let _ = writeln!(
                 out,
-                "{}: {} by rule {:?} ({mode}): {} checked, {} failing",
-                policy::escape(&reference.refname),
-                rule.decision.as_str(),
+                "{refname}: {} by rule {:?} ({mode}): {} checked, {} failing",
+                palette.decision(rule.decision),
                 rule.rule,
                 rule.checked,
                 rule.failed
@@ -259,11 +406,15 @@ fn render_text(verdict: &PushVerdict) -> String {
                 let _ = writeln!(out, "  {}", policy::escape(problem));
             }
             for commit in &rule.commits {
-                let mark = if commit.accepted { "ok  " } else { "FAIL" };
+                let mark = if commit.accepted {
+                    palette.paint("32", "ok  ")
+                } else {
+                    palette.paint("31", "FAIL")
+                };
                 let _ = writeln!(
                     out,
                     "  {mark} {} {}",
-                    &commit.id[..12.min(commit.id.len())],
+                    palette.dim(&commit.id[..12.min(commit.id.len())]),
                     policy::escape(&commit.subject)
                 );
                 if !commit.reviewers.is_empty() {
@@ -297,6 +448,42 @@ fn render_text(verdict: &PushVerdict) -> String {
             }
         }
     }
-    let _ = writeln!(out, "decision: {}", verdict.decision.as_str());
+    let _ = writeln!(out, "decision: {}", palette.decision(verdict.decision));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::RefVerdict;
+
+    fn unprotected_push() -> PushVerdict {
+        PushVerdict {
+            decision: Decision::Accept,
+            refs: vec![RefVerdict {
+                refname: "refs/heads/topic".into(),
+                old: "0".repeat(40),
+                new: "a".repeat(40),
+                decision: Decision::Accept,
+                rules: Vec::new(),
+            }],
+            pusher: None,
+        }
+    }
+
+    #[test]
+    fn text_without_colour() {
+        let text = render_text(&unprotected_push(), false);
+        assert_eq!(
+            text,
+            "refs/heads/topic: accept (no rule matches)\ndecision: accept\n"
+        );
+    }
+
+    #[test]
+    fn text_with_colour() {
+        let text = render_text(&unprotected_push(), true);
+        assert!(text.contains("\x1b[1mrefs/heads/topic\x1b[0m"), "{text:?}");
+        assert!(text.contains("decision: \x1b[32maccept\x1b[0m"), "{text:?}");
+    }
 }

@@ -17,16 +17,25 @@
 //!
 //! `foureyes explain` runs step 2 in-process, and `foureyes demo` ([`demo`])
 //! shows the whole path on a temporary repository.
+//!
+//! The ops commands: `foureyes check-config` ([`check`]), `install-hook`
+//! ([`install`]) and `doctor` ([`doctor`]); [`cli`] defines both programs'
+//! command lines, from which [`generate`] renders man pages and completions.
 
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod check;
+pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod doctor;
 pub mod explain;
+pub mod generate;
 pub mod hook;
 pub mod identity;
+pub mod install;
 pub mod policy;
 pub mod protocol;
 pub mod quota;

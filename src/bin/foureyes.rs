@@ -1,54 +1,12 @@
 //! `foureyes`: the pre-receive hook client and the tools around the daemon.
 
-use std::path::PathBuf;
+use std::io::{self, IsTerminal};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 
-use foureyes::explain::{self, Format};
-
-#[derive(Parser)]
-#[command(
-    name = "foureyes",
-    version,
-    about = "Four-eyes review checks for pushes to protected Git refs"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run as a git hook (what hooks/pre-receive execs).
-    Hook {
-        #[arg(value_parser = ["pre-receive"])]
-        hook: String,
-    },
-    /// Evaluate the policy in-process for OLD NEW REF updates, without a daemon.
-    Explain {
-        /// The foureyes configuration file.
-        #[arg(long)]
-        config: PathBuf,
-        /// The repository (bare, or a work tree with .git).
-        #[arg(long)]
-        repo: PathBuf,
-        /// The pusher's username; default: the first non-empty [pusher] env variable.
-        #[arg(long)]
-        pusher: Option<String>,
-        /// A push option, as given to `git push -o`, such as
-        /// foureyes.break-glass="INC-123: reason"; repeat for several.
-        #[arg(long = "push-option", short = 'o', value_name = "OPTION")]
-        push_options: Vec<String>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-        /// OLD NEW REF triples; without them, "OLD NEW REF" lines are read from standard input.
-        updates: Vec<String>,
-    },
-    /// Show a rejected and an accepted push on a temporary repository.
-    Demo,
-}
+use foureyes::cli::{Cli, Color, Command};
+use foureyes::{check, doctor, explain, generate, install};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -60,14 +18,23 @@ fn main() -> ExitCode {
             pusher,
             push_options,
             format,
+            color,
+            verbose,
             updates,
         } => {
+            let color = match color {
+                Color::Always => true,
+                Color::Never => false,
+                Color::Auto => io::stdout().is_terminal(),
+            };
             let options = explain::Options {
                 config,
                 repo,
                 pusher,
                 push_options,
                 format,
+                color,
+                verbose,
                 updates,
             };
             match explain::run(&options) {
@@ -85,5 +52,129 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::CheckConfig { path } => match check::check(&path) {
+            Ok(summary) => {
+                print!("{summary}");
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("{err}");
+                eprintln!(
+                    "foureyes check-config: {} found; foureyesd does not start with this file",
+                    problems(err.diagnostics.len())
+                );
+                ExitCode::FAILURE
+            }
+        },
+        Command::InstallHook {
+            layout,
+            force,
+            socket,
+            binary,
+            repos,
+        } => run_install(layout, force, socket, binary, &repos),
+        Command::Doctor {
+            config,
+            layout,
+            repos,
+        } => {
+            let options = doctor::Options {
+                config,
+                layout,
+                repos,
+            };
+            match doctor::run(&options, &mut io::stdout().lock()) {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::FAILURE,
+                Err(err) => {
+                    eprintln!("foureyes doctor: cannot write the report: {err}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Generate { kind, dir } => match generate::run(kind, &dir) {
+            Ok(paths) => {
+                for path in paths {
+                    println!("{}", path.display());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("foureyes generate: {err:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn problems(count: usize) -> String {
+    if count == 1 {
+        "1 problem".into()
+    } else {
+        format!("{count} problems")
+    }
+}
+
+/// Installs into every repository, reporting each, and fails when any
+/// failed.
+fn run_install(
+    layout: install::Layout,
+    force: bool,
+    socket: std::path::PathBuf,
+    binary: Option<std::path::PathBuf>,
+    repos: &[std::path::PathBuf],
+) -> ExitCode {
+    let binary = match binary.map_or_else(std::env::current_exe, std::path::absolute) {
+        Ok(binary) => binary,
+        Err(err) => {
+            eprintln!(
+                "foureyes install-hook: cannot find the path of the foureyes binary: {err}; \
+                 pass it with --binary"
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = install::Options {
+        layout,
+        force,
+        binary,
+        socket,
+    };
+    let mut failed = false;
+    for repo in repos {
+        match install::install(repo, &options) {
+            Ok(installed) => {
+                let action = match installed.outcome {
+                    install::Outcome::Created => "installed",
+                    install::Outcome::Replaced => "replaced",
+                    install::Outcome::Unchanged => "already installed",
+                };
+                println!(
+                    "{}: {action} {} ({} layout); receive.advertisePushOptions=true",
+                    installed.git_dir.display(),
+                    installed.hook.display(),
+                    installed.layout.name()
+                );
+                if let Some((hooks_dir, origin)) = installed.shadowed_by {
+                    eprintln!(
+                        "foureyes install-hook: {}: core.hooksPath is set ({origin}), so git runs \
+                         hooks from {} and not this hook; unset core.hooksPath, or copy the hook \
+                         into that directory",
+                        installed.git_dir.display(),
+                        hooks_dir.display()
+                    );
+                    failed = true;
+                }
+            }
+            Err(err) => {
+                eprintln!("foureyes install-hook: {}: {err:#}", repo.display());
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }
