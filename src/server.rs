@@ -175,6 +175,15 @@ async fn handle_connection(mut stream: UnixStream, state: Arc<State>) {
             let _ = write_message(&mut stream, &response).await;
             return;
         }
+        Err(FrameError::Incomplete { received: 0 }) => {
+            // `foureyes doctor` and health checks read the greeting and leave.
+            debug!(
+                uid = peer.uid,
+                pid = peer.pid,
+                "client closed the connection after the greeting"
+            );
+            return;
+        }
         Err(err) => {
             warn!(uid = peer.uid, pid = peer.pid, error = %err, "closing connection: bad or missing request");
             return;

@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use foureyes::protocol::{Decision, Request, Response};
 
 use crate::support::{
-    ALICE, BOB, CAROL, Config, Daemon, FOUREYES_BIN, PUSHER_VARIABLE, RawClient, Remote, ZERO_ID,
-    git_command, request, reviewed, run_with_input,
+    ALICE, BOB, CAROL, Config, Daemon, FOUREYES_BIN, Launch, PUSHER_VARIABLE, RawClient, Remote,
+    ZERO_ID, git_command, request, reviewed, run_with_input,
 };
 
 /// Exit status of the hook when the policy rejects the push.
@@ -160,7 +160,13 @@ fn run_frame_case(daemon: &Daemon, case: &FrameCase) -> Option<Response> {
 
 #[test]
 fn raw_frames_table() {
-    let daemon = Daemon::start(&protect_branches().limits(RAW_LIMITS));
+    // Debug level, because a client that leaves right after the greeting
+    // (as `foureyes doctor` does) is logged only there.
+    let launch = Launch {
+        env: vec![("RUST_LOG".into(), "debug".into())],
+        ..Launch::default()
+    };
+    let daemon = Daemon::start_with(&protect_branches().limits(RAW_LIMITS), &launch);
     let remote = daemon.remote("frames");
     let id = stored_commit(&remote, "topic", &reviewed("Reviewed", &[BOB]));
     let valid = request(remote.bare(), &[(ZERO_ID, &id, "refs/heads/main")]);
@@ -214,7 +220,7 @@ fn raw_frames_table() {
             name: "close before any frame",
             bytes: Vec::new(),
             close: true,
-            after: After::Closed("connection closed before a frame"),
+            after: After::Closed("client closed the connection after the greeting"),
         },
         FrameCase {
             name: "zero-length frame",
