@@ -130,11 +130,23 @@ async fn handle_connection(mut stream: UnixStream, state: Arc<State>) {
             .field("uid", peer.uid)
             .field("pid", peer.pid);
         send_audit(&state, vec![record]).await;
+        // The greeting asks for no variables, so a refused client learns
+        // nothing about the configuration; the error follows at once,
+        // without reading the request.
+        let hello = Hello {
+            version: protocol::VERSION,
+            env: Vec::new(),
+        };
         let response = Response {
             decision: Decision::Error,
-            message: format!("foureyes: {reason}\n"),
+            message: report::styled(
+                format!("foureyes: push rejected: {reason}\n"),
+                state.config.messages.style,
+            ),
         };
-        let _ = write_message(&mut stream, &response).await;
+        if write_message(&mut stream, &hello).await.is_ok() {
+            let _ = write_message(&mut stream, &response).await;
+        }
         return;
     }
 

@@ -9,6 +9,7 @@ mod hostile;
 mod http_backend;
 mod load;
 mod ops;
+mod peers;
 mod policy;
 mod push;
 mod rsyslog;

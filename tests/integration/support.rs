@@ -130,6 +130,8 @@ pub struct Config {
     limits: String,
     /// Extra `key = value` lines of the `[syslog]` table.
     syslog: String,
+    /// Extra `key = value` lines of the `[daemon]` table.
+    daemon: String,
 }
 
 fn toml_string(text: &str) -> String {
@@ -195,6 +197,14 @@ impl Config {
         self
     }
 
+    /// Adds `key = value` lines to the `[daemon]` table, e.g.
+    /// `"allowed_uids = [65534]"`.
+    pub fn daemon(mut self, settings: &str) -> Config {
+        self.daemon.push_str(settings.trim());
+        self.daemon.push('\n');
+        self
+    }
+
     /// Adds `key = value` lines to the `[syslog]` table, e.g.
     /// `"on_failure = \"accept\""`.
     pub fn syslog(mut self, settings: &str) -> Config {
@@ -207,9 +217,10 @@ impl Config {
     pub fn to_toml(&self, socket: &Path, repo_root: &Path, syslog_socket: &Path) -> String {
         let path = |path: &Path| toml_string(path.to_str().expect("temporary paths are UTF-8"));
         format!(
-            "[daemon]\nsocket = {}\nrepo_roots = [{}]\n\n[limits]\n{}\n[syslog]\nsocket = {}\n{}\n{}{}",
+            "[daemon]\nsocket = {}\nrepo_roots = [{}]\n{}\n[limits]\n{}\n[syslog]\nsocket = {}\n{}\n{}{}",
             path(socket),
             path(repo_root),
+            self.daemon,
             self.limits,
             path(syslog_socket),
             self.syslog,
