@@ -5,8 +5,9 @@
 //!
 //! Checked besides "no panic":
 //! - an error renders to non-empty text,
-//! - each diagnostic has line, column and width from 1, and its source line
-//!   is that line of the input,
+//! - each diagnostic has line, column and width from 1, its source line is
+//!   that line of the input without trailing `\r`s, and its column is at most
+//!   one past the end of that line,
 //! - an accepted file keeps its path and finds every person by id and by
 //!   each of their addresses.
 
@@ -42,7 +43,7 @@ fn check_error(error: &ConfigError, text: &str, path: &Path) {
         let line = text
             .split('\n')
             .nth(diagnostic.line - 1)
-            .map(|line| line.strip_suffix('\r').unwrap_or(line));
+            .map(|line| line.trim_end_matches('\r'));
         assert_eq!(
             line,
             Some(diagnostic.source_line.as_str()),
