@@ -38,10 +38,18 @@ impl fmt::Display for Address {
     }
 }
 
-/// Applies Unicode NFC normalization and then lowercasing, the comparison
-/// form for addresses and usernames.
+/// Applies Unicode NFC normalization and lowercasing, the comparison form
+/// for addresses and usernames. The result is in NFC, so normalizing it again
+/// leaves it unchanged.
 pub fn normalize(text: &str) -> String {
-    text.nfc().collect::<String>().to_lowercase()
+    // Lowercasing can leave combining marks out of canonical order: `İ`
+    // (U+0130) followed by U+0316 becomes `i`, U+0307, U+0316. NFC after
+    // lowercasing puts them back in order.
+    text.nfc()
+        .collect::<String>()
+        .to_lowercase()
+        .nfc()
+        .collect()
 }
 
 /// Returns the confusable skeleton of `text` (Unicode TS #39): two strings
@@ -109,6 +117,17 @@ mod tests {
                 "value {value:?}"
             );
         }
+    }
+
+    #[test]
+    fn normalize_reorders_after_lowercase() {
+        let once = normalize("\u{130}\u{316}nci@example.com");
+        assert_eq!(once, "i\u{316}\u{307}nci@example.com");
+        assert_eq!(normalize(&once), once);
+        assert_eq!(
+            Address::new("\u{130}\u{316}nci@example.com"),
+            Address::new("i\u{316}\u{307}nci@example.com")
+        );
     }
 
     #[test]

@@ -47,7 +47,13 @@ impl Diagnostic {
         let source_line = text[line_start..line_end].trim_end_matches('\r');
 
         let line = text[..start].matches('\n').count() + 1;
-        let column = text[line_start..start].chars().count() + 1;
+        // The source line is shown without its `\r`, so a span on the `\r` or
+        // `\n` that ends a CRLF line gets the column just after the text.
+        let column = text[line_start..start]
+            .chars()
+            .count()
+            .min(source_line.chars().count())
+            + 1;
         let width = text[start..end.min(line_end)]
             .trim_end_matches('\r')
             .chars()
@@ -136,3 +142,34 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_at_line_end() {
+        // (text, byte offset of the span, expected column)
+        let cases: &[(&str, usize, usize)] = &[
+            ("a = \"x\nb = 1\n", 6, 7),
+            ("a = \"x\r\nb = 1\n", 6, 7),
+            ("a = \"x\r\nb = 1\n", 7, 7),
+            ("a = \"x\r\r\nb = 1\n", 8, 7),
+            ("a = \"x\r\nb = 1\n", 0, 1),
+        ];
+        for &(text, offset, column) in cases {
+            let diagnostic = Diagnostic::at(
+                Path::new("test.toml"),
+                text,
+                offset..offset + 1,
+                "invalid".to_string(),
+            );
+            assert_eq!(diagnostic.line, 1, "line for {text:?} at {offset}");
+            assert_eq!(diagnostic.column, column, "column for {text:?} at {offset}");
+            assert_eq!(
+                diagnostic.source_line, "a = \"x",
+                "source line for {text:?}"
+            );
+        }
+    }
+}

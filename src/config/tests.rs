@@ -1314,3 +1314,16 @@ fn check_permissions_missing_file() {
             .starts_with("failed to read file metadata")
     );
 }
+
+#[test]
+fn unterminated_string_crlf_column() {
+    let text = "[syslog]\r\nident = \"x\r\n";
+    let err = match parse(text, Path::new("test.toml")) {
+        Ok(_) => panic!("expected an error for an unterminated string"),
+        Err(err) => err,
+    };
+    let diagnostic = &err.diagnostics[0];
+    assert_eq!(diagnostic.line, 2);
+    assert_eq!(diagnostic.source_line, "ident = \"x");
+    assert_eq!(diagnostic.column, 11);
+}
