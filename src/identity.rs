@@ -44,6 +44,15 @@ pub fn normalize(text: &str) -> String {
     text.nfc().collect::<String>().to_lowercase()
 }
 
+/// Returns the confusable skeleton of `text` (Unicode TS #39): two strings
+/// that look alike, such as `bob` with a Latin `o` and with a Cyrillic `о`,
+/// have the same skeleton.
+pub fn skeleton(text: &str) -> String {
+    unicode_security::skeleton(text)
+        .collect::<String>()
+        .to_lowercase()
+}
+
 /// Extracts the address from a trailer value: the text inside the last
 /// `<...>`, or the whole value when it is a bare address. Returns `None`
 /// when the value names no address, e.g. `Reviewed-by: Alice`.
@@ -100,6 +109,18 @@ mod tests {
                 "value {value:?}"
             );
         }
+    }
+
+    #[test]
+    fn skeleton_matches_lookalikes() {
+        let latin = skeleton("bob@example.com");
+        assert_eq!(skeleton("b\u{43e}b@example.com"), latin, "Cyrillic o");
+        assert_eq!(
+            skeleton("bob@examp\u{217c}e.com"),
+            latin,
+            "Roman numeral fifty"
+        );
+        assert_ne!(skeleton("rob@example.com"), latin);
     }
 
     #[test]

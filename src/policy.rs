@@ -46,6 +46,8 @@ impl fmt::Display for Who {
 #[serde(rename_all = "kebab-case")]
 pub enum NotCountedReason {
     NoAddress,
+    /// Looks like the given address (same confusable skeleton) but is not it.
+    Lookalike(String),
     Unknown,
     Bot,
     NotInReviewerGroups,
@@ -57,9 +59,15 @@ pub enum NotCountedReason {
 }
 
 impl NotCountedReason {
-    pub fn describe(&self) -> &'static str {
-        match self {
+    pub fn describe(&self) -> String {
+        let text = match self {
             NotCountedReason::NoAddress => "no email address in the trailer",
+            NotCountedReason::Lookalike(of) => {
+                return format!(
+                    "looks like {} but is a different address (lookalike characters)",
+                    escape(of)
+                );
+            }
             NotCountedReason::Unknown => "unknown address, not in the people table",
             NotCountedReason::Bot => "a bot account",
             NotCountedReason::NotInReviewerGroups => "not in the rule's reviewer groups",
@@ -70,7 +78,8 @@ impl NotCountedReason {
             NotCountedReason::NotInTrailerBlock => {
                 "not in the trailer block at the end of the message"
             }
-        }
+        };
+        text.to_owned()
     }
 }
 
@@ -144,6 +153,10 @@ pub struct PushVerdict {
     pub pusher: Option<String>,
 }
 
+/// The refs a rule matches with their commit tips before the push, or why
+/// they could not be listed.
+type RefTips = Result<Vec<(String, ObjectId)>, RepoError>;
+
 /// Which commit verdicts to keep.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Detail {
@@ -186,7 +199,7 @@ pub fn pusher_from_env<'a>(
 /// when [`needs_repository`] says so.
 pub fn evaluate(push: &Push<'_>, repo: Option<&PushRepo>) -> PushVerdict {
     let mut refs = Vec::with_capacity(push.updates.len());
-    let mut hidden_cache: Vec<(usize, Result<Vec<ObjectId>, RepoError>)> = Vec::new();
+    let mut hidden_cache: Vec<(usize, RefTips)> = Vec::new();
     for update in push.updates {
         let rules: Vec<(usize, &Rule)> = push
             .config
@@ -326,7 +339,7 @@ fn judge_update(
     repo: &PushRepo,
     rule: &Rule,
     update: &RefUpdate,
-    hidden: &Result<Vec<ObjectId>, RepoError>,
+    hidden: &RefTips,
 ) -> RuleVerdict {
     let mut verdict = new_verdict(rule);
     match judge_update_inner(push, repo, rule, update, hidden, &mut verdict) {
@@ -351,7 +364,7 @@ fn judge_update_inner(
     repo: &PushRepo,
     rule: &Rule,
     update: &RefUpdate,
-    hidden: &Result<Vec<ObjectId>, RepoError>,
+    tips: &RefTips,
     verdict: &mut RuleVerdict,
 ) -> Result<(), RepoError> {
     if gix::validate::reference::name(update.refname.as_bytes().into()).is_err()
@@ -425,8 +438,14 @@ fn judge_update_inner(
             return Ok(());
         }
     };
-    if let Some(old) = old
-        && let Peeled::Commit(old_commit) = repo.peel(old)?
+    let old_commit = match old {
+        Some(old) => match repo.peel(old)? {
+            Peeled::Commit(id) => Some(id),
+            Peeled::Other(..) => None,
+        },
+        None => None,
+    };
+    if let Some(old_commit) = old_commit
         && !repo.is_ancestor(old_commit, new_commit)?
         && !rule.allow_force_push
     {
@@ -441,13 +460,24 @@ fn judge_update_inner(
         );
     }
 
-    let hidden = match hidden {
-        Ok(hidden) => hidden,
+    let tips = match tips {
+        Ok(tips) => tips,
         Err(err) => return Err(RepoError(err.0.clone())),
     };
+    // The updated ref's own pre-push tip is the update's old id, not the
+    // ref's current value. git applies the update only while the ref still
+    // points to old, and explain may run on refs that already point to new.
+    let mut hidden: Vec<ObjectId> = tips
+        .iter()
+        .filter(|(name, _)| *name != update.refname)
+        .map(|(_, id)| *id)
+        .chain(old_commit)
+        .collect();
+    hidden.sort();
+    hidden.dedup();
     let first_parent = rule.scope == Scope::FirstParent;
     let mut reviewers = BTreeSet::new();
-    for (index, id) in repo.walk(new_commit, hidden, first_parent)?.enumerate() {
+    for (index, id) in repo.walk(new_commit, &hidden, first_parent)?.enumerate() {
         let id = id?;
         if index % CHECK_EVERY == 0
             && let Some(reason) = (push.interrupt)()
@@ -588,6 +618,22 @@ fn reviewer_status(
     counted: &[Who],
 ) -> Result<Who, NotCountedReason> {
     let address = identity::address_of(value).ok_or(NotCountedReason::NoAddress)?;
+    if let Some(imitated) = config.people.lookalike(&address) {
+        return Err(NotCountedReason::Lookalike(imitated.to_owned()));
+    }
+    let skeleton = identity::skeleton(address.as_str());
+    let known = counted
+        .iter()
+        .chain(coauthors)
+        .chain(std::iter::once(author));
+    for earlier in known {
+        if let Who::Address(earlier) = earlier
+            && earlier != &address
+            && identity::skeleton(earlier.as_str()) == skeleton
+        {
+            return Err(NotCountedReason::Lookalike(earlier.to_string()));
+        }
+    }
     let who = identify(config, address);
     match &who {
         Who::Address(_) if rule.unknown_reviewers == UnknownReviewers::Ignore => {
@@ -642,3 +688,7 @@ pub fn escape(text: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+#[path = "policy_rule_tests.rs"]
+mod rule_tests;

@@ -148,13 +148,14 @@ impl PushRepo {
         }
     }
 
-    /// Returns the commit tips of every ref whose name `wanted` accepts, as
-    /// the refs stand before the push. Refs that peel to a tree or blob are
-    /// skipped, since they hide no commits; any read error is returned.
+    /// Returns the name and commit tip of every ref whose name `wanted`
+    /// accepts, as the refs stand before the push, sorted by name. Refs that
+    /// peel to a tree or blob are skipped, since they hide no commits; any
+    /// read error is returned.
     pub fn ref_tips(
         &self,
         mut wanted: impl FnMut(&str) -> bool,
-    ) -> Result<Vec<ObjectId>, RepoError> {
+    ) -> Result<Vec<(String, ObjectId)>, RepoError> {
         let platform = self
             .repo
             .references()
@@ -175,11 +176,10 @@ impl PushRepo {
                 .map_err(|err| error(format!("cannot resolve ref {name}: {err}")))?
                 .detach();
             if let Peeled::Commit(commit) = self.peel(id)? {
-                tips.push(commit);
+                tips.push((name, commit));
             }
         }
         tips.sort();
-        tips.dedup();
         Ok(tips)
     }
 

@@ -41,9 +41,14 @@ pub fn render(verdict: &PushVerdict, style: MessageStyle) -> String {
             );
         }
     }
+    styled(out, style)
+}
+
+/// Applies the host-specific line format to a message for the pusher.
+pub fn styled(text: String, style: MessageStyle) -> String {
     match style {
-        MessageStyle::Plain => out,
-        MessageStyle::Gitlab => prefix_lines(&out, "GL-HOOK-ERR: "),
+        MessageStyle::Plain => text,
+        MessageStyle::Gitlab => prefix_lines(&text, "GL-HOOK-ERR: "),
     }
 }
 

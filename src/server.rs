@@ -209,7 +209,10 @@ async fn decide(
             send_audit(state, vec![record]).await;
             return Response {
                 decision: Decision::Error,
-                message: format!("foureyes: push rejected: {reason}\n"),
+                message: report::styled(
+                    format!("foureyes: push rejected: {reason}\n"),
+                    config.messages.style,
+                ),
             };
         }
     };
@@ -312,20 +315,25 @@ async fn finish(
 ) -> Response {
     let records = report::audit_records(&verdict, &checked.display);
     let delivered = send_audit(state, records).await;
-    let mut extra = String::new();
+    // Rendered before an audit failure overrides the decision, so the
+    // message does not claim that the push could not be checked.
+    let mut message = report::render(&verdict, state.config.messages.style);
     if !delivered && verdict.decision == Decision::Accept {
         match state.config.syslog.on_failure {
             OnFailure::Reject => {
                 verdict.decision = Decision::Error;
-                extra = "foureyes: push rejected: audit log unavailable; the decision could not be recorded\nhint: ask the server's administrators to check the syslog daemon\n".into();
+                let notice = "foureyes: push rejected: audit log unavailable; the decision could not be recorded\n\
+                              hint: ask the server's administrators to check the syslog daemon\n";
+                message.push_str(&report::styled(
+                    notice.to_owned(),
+                    state.config.messages.style,
+                ));
             }
             OnFailure::Accept => {
                 warn!(repo = %checked.display, "audit log unavailable; accepting anyway (on_failure = \"accept\")");
             }
         }
     }
-    let mut message = report::render(&verdict, state.config.messages.style);
-    message.push_str(&extra);
     Response {
         decision: verdict.decision,
         message,

@@ -154,6 +154,8 @@ pub struct People {
     by_id: HashMap<String, usize>,
     by_email: HashMap<String, usize>,
     by_username: HashMap<String, usize>,
+    /// UTS #39 skeleton of every listed address, to the address.
+    by_skeleton: HashMap<String, String>,
 }
 
 impl People {
@@ -165,6 +167,9 @@ impl People {
             people.by_id.insert(person.id.clone(), index);
             for email in &person.emails {
                 people.by_email.insert(email.clone(), index);
+                people
+                    .by_skeleton
+                    .insert(identity::skeleton(email), email.clone());
             }
             for username in &person.usernames {
                 people.by_username.insert(username.clone(), index);
@@ -182,6 +187,18 @@ impl People {
         self.by_email
             .get(address.as_str())
             .map(|&index| &self.list[index])
+    }
+
+    /// Returns the listed address that `address` imitates: a different
+    /// address with the same confusable skeleton (Unicode TS #39), such as
+    /// `b\u{43e}b@example.com` with a Cyrillic `о` for `bob@example.com`.
+    pub fn lookalike(&self, address: &identity::Address) -> Option<&str> {
+        if self.by_email.contains_key(address.as_str()) {
+            return None;
+        }
+        self.by_skeleton
+            .get(&identity::skeleton(address.as_str()))
+            .map(String::as_str)
     }
 
     /// Looks up a pusher name after normalizing it with
