@@ -41,6 +41,10 @@ impl fmt::Display for Address {
 /// Applies Unicode NFC normalization and then lowercasing, the comparison
 /// form for addresses and usernames.
 pub fn normalize(text: &str) -> String {
+    // ASCII text is already in NFC, and most addresses are ASCII.
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
     text.nfc().collect::<String>().to_lowercase()
 }
 

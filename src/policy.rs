@@ -535,7 +535,7 @@ pub fn judge_commit(
     commit: &CommitData,
     pusher: Option<&Who>,
 ) -> CommitVerdict {
-    let trailers = trailer::parse(&commit.message);
+    let (trailers, stray) = trailer::parse_with_stray(&commit.message, &rule.review_trailers);
     let author = identify(config, Address::new(commit.author_email.trim()));
     let coauthors: Vec<Who> = trailers
         .iter()
@@ -550,7 +550,6 @@ pub fn judge_commit(
         .iter()
         .filter(|trailer| key_in(&trailer.key, &rule.review_trailers))
     {
-        let shown = format!("{}: {}", trailer.key, trailer.value);
         match reviewer_status(
             config,
             rule,
@@ -562,12 +561,12 @@ pub fn judge_commit(
         ) {
             Ok(who) => counted.push(who),
             Err(reason) => not_counted.push(NotCounted {
-                trailer: shown,
+                trailer: format!("{}: {}", trailer.key, trailer.value),
                 reason,
             }),
         }
     }
-    for stray in trailer::stray(&commit.message, &rule.review_trailers) {
+    for stray in stray {
         not_counted.push(NotCounted {
             trailer: format!("{}: {}", stray.key, stray.value),
             reason: NotCountedReason::NotInTrailerBlock,
@@ -621,7 +620,9 @@ fn reviewer_status(
     if let Some(imitated) = config.people.lookalike(&address) {
         return Err(NotCountedReason::Lookalike(imitated.to_owned()));
     }
-    let skeleton = identity::skeleton(address.as_str());
+    // Skeletons are costly and only needed against unlisted addresses, so
+    // the common case (everyone is in the people table) computes none.
+    let mut skeleton = None;
     let known = counted
         .iter()
         .chain(coauthors)
@@ -629,7 +630,8 @@ fn reviewer_status(
     for earlier in known {
         if let Who::Address(earlier) = earlier
             && earlier != &address
-            && identity::skeleton(earlier.as_str()) == skeleton
+            && identity::skeleton(earlier.as_str())
+                == *skeleton.get_or_insert_with(|| identity::skeleton(address.as_str()))
         {
             return Err(NotCountedReason::Lookalike(earlier.to_string()));
         }
