@@ -7,10 +7,11 @@ Run from the repository root:
     python3 benches/bench.py --quick    # fewer rounds, about 3 minutes
 
 The script builds the release binaries, then makes every input itself under
-the work directory (default target/bench): synthetic repositories of 1 000,
-10 000 and 100 000 commits made with `git fast-import`, the anonymized real
-history from ../shared/data/crypto-history (or tests/data/crypto-history),
-a people table, a foureyesd configuration, a syslog receiver and a running
+the work directory (default target/bench). The inputs are synthetic
+repositories of 1 000, 10 000 and 100 000 commits made with `git
+fast-import`, and the anonymized real history from
+../shared/data/crypto-history (or tests/data/crypto-history). It also writes
+a people table and a foureyesd configuration, and runs a syslog receiver and
 foureyesd. It writes results.json and report.md into the work directory and
 prints the report. Only the Python standard library is used.
 
@@ -183,8 +184,8 @@ def fast_import_commit(out, ref, mark, parents, author, address, when, message, 
 
 
 def synthetic_stream(total):
-    """A fast-import stream of `total` commits on refs/heads/main, with a
-    merged two-commit topic branch every 50 commits. Returns the stream and
+    """Build a fast-import stream of `total` commits on refs/heads/main, with
+    a merged two-commit topic branch every 50 commits. Returns the stream and
     the marks of the main tips after BASE_COMMITS and BASE_COMMITS + 1
     commits and of the final tip."""
     rng = random.Random(4242)
@@ -356,7 +357,7 @@ def toml_string(value):
 
 
 def write_config(work, people):
-    """The foureyesd configuration and the shell hook's people file."""
+    """Write the foureyesd configuration and the shell hook's people file."""
     run_dir = work / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
     lines = [
@@ -455,6 +456,16 @@ class Daemon:
             except OSError:
                 return
             self.records += 1
+
+    def sample_anon_rss(self, stop, peaks):
+        """Poll RssAnon (heap and stacks, without mapped files) every 5 ms
+        until `stop` is set; VmHWM also counts pack files mapped by gix."""
+        path = Path(f"/proc/{self.process.pid}/status")
+        while not stop.is_set():
+            for line in path.read_text().splitlines():
+                if line.startswith("RssAnon:"):
+                    peaks.append(int(line.split()[1]))
+            time.sleep(0.005)
 
     def peak_rss_kib(self):
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
@@ -746,11 +757,26 @@ def case_memory(work, hooks, info, daemon_factory):
     real push (quarantine) and on the ready repository."""
     log("case 4: peak memory for the largest push")
     out = {}
+    def sampled(daemon, action):
+        stop = threading.Event()
+        peaks = []
+        sampler = threading.Thread(target=daemon.sample_anon_rss, args=(stop, peaks))
+        sampler.start()
+        before = daemon.peak_rss_kib()
+        seconds, code, _, _ = action()
+        stop.set()
+        sampler.join()
+        return {
+            "idle_kib": before,
+            "peak_kib": daemon.peak_rss_kib(),
+            "peak_anon_kib": max(peaks, default=0),
+            "seconds": seconds,
+            "exit": code,
+        }
+
     daemon = daemon_factory()
     line = f"{info['base']} {info['tip']} refs/heads/main"
-    before = daemon.peak_rss_kib()
-    seconds, code, _, _ = hooks.run_alone(hooks.foureyes, info["ready"], line)
-    out["alone"] = {"idle_kib": before, "peak_kib": daemon.peak_rss_kib(), "seconds": seconds, "exit": code}
+    out["alone"] = sampled(daemon, lambda: hooks.run_alone(hooks.foureyes, info["ready"], line))
     daemon.stop()
 
     daemon = daemon_factory()
@@ -759,13 +785,8 @@ def case_memory(work, hooks, info, daemon_factory):
         shutil.rmtree(server)
     shutil.copytree(info["template"], server, symlinks=True)
     install_hook(server, hooks.foureyes)
-    before = daemon.peak_rss_kib()
-    seconds, code, _, _ = run_measured(
-        ["git", "push", "--quiet", str(server), f"{info['tip']}:refs/heads/main"],
-        cwd=info["client"],
-        env=hooks.env,
-    )
-    out["push"] = {"idle_kib": before, "peak_kib": daemon.peak_rss_kib(), "seconds": seconds, "exit": code}
+    argv = ["git", "push", "--quiet", str(server), f"{info['tip']}:refs/heads/main"]
+    out["push"] = sampled(daemon, lambda: run_measured(argv, cwd=info["client"], env=hooks.env))
     daemon.stop()
     return out
 
@@ -814,7 +835,13 @@ def machine_description():
 
 
 def render(results):
-    lines = [f"Machine: {results['machine']}", f"Command: `{results['command']}`", ""]
+    lines = [
+        f"Machine: {results['machine']}",
+        f"Command: `{results['command']}`",
+        "Load average (1 min) at start and end: "
+        f"{results['load_start']:.1f}, {results['load_end']:.1f}",
+        "",
+    ]
     if "startup" in results:
         startup = results["startup"]
         lines += ["### Start-up of the hook client", "", timing_table(startup["timings"], "/bin/true"), ""]
@@ -872,16 +899,16 @@ def render(results):
         lines += [
             "### Case 4: peak memory, largest push",
             "",
-            "| process | idle RSS MiB | peak RSS MiB | seconds | exit |",
-            "|---|---|---|---|---|",
+            "| process | idle RSS MiB | peak RSS (VmHWM) MiB | peak RssAnon MiB | seconds | exit |",
+            "|---|---|---|---|---|---|",
         ]
         for name, m in memory.items():
             if name == "explain":
-                lines.append(f"| explain | - | {m['peak_kib'] / 1024:.1f} | {m['seconds']:.2f} | {m['exit']} |")
+                lines.append(f"| explain | - | {m['peak_kib'] / 1024:.1f} | - | {m['seconds']:.2f} | {m['exit']} |")
             else:
                 lines.append(
                     f"| foureyesd, {name} | {m['idle_kib'] / 1024:.1f} | {m['peak_kib'] / 1024:.1f} | "
-                    f"{m['seconds']:.2f} | {m['exit']} |"
+                    f"{m['peak_anon_kib'] / 1024:.1f} | {m['seconds']:.2f} | {m['exit']} |"
                 )
         lines.append("")
     return "\n".join(lines)
@@ -932,6 +959,7 @@ def main():
         "machine": machine_description(),
         "command": "python3 benches/bench.py" + (" --quick" if args.quick else ""),
         "base_commits": BASE_COMMITS,
+        "load_start": os.getloadavg()[0],
     }
     daemon = start_daemon()
     try:
@@ -960,6 +988,7 @@ def main():
         seconds, code, rss, _ = run_measured(argv, env=hooks.env)
         results["memory"]["explain"] = {"peak_kib": rss, "seconds": seconds, "exit": code}
 
+    results["load_end"] = os.getloadavg()[0]
     (work / "results.json").write_text(json.dumps(results, indent=2))
     report = render(results)
     (work / "report.md").write_text(report + "\n")

@@ -57,6 +57,8 @@ while read -r old new ref; do
     # One line per commit: id, author address, Reviewed-by values and
     # Co-authored-by values, fields separated by 0x1f and values by 0x01.
     # $tips is split into words on purpose: one id per word.
+    # NOTE: POSIX sh has no pipefail, so a failing git log goes unnoticed
+    # here; awk then sees fewer commits. Bash with pipefail would catch it.
     # shellcheck disable=SC2086
     git log --no-color --format='%H%x1f%ae%x1f%(trailers:key=Reviewed-by,valueonly,unfold,separator=%x01)%x1f%(trailers:key=Co-authored-by,valueonly,unfold,separator=%x01)' \
         "$new" --not $tips -- |
