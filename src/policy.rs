@@ -445,20 +445,13 @@ fn judge_update_inner(
         },
         None => None,
     };
-    if let Some(old_commit) = old_commit
-        && !repo.is_ancestor(old_commit, new_commit)?
-        && !rule.allow_force_push
-    {
-        reject(
-            verdict,
-            format!(
-                "{} is not a fast-forward of {}: rewriting history is not allowed by rule {:?}",
-                short(&new_commit),
-                short(&old_commit),
-                rule.name
-            ),
-        );
-    }
+    // The fast-forward check runs after the range walk, which usually
+    // proves it: the old tip is then a parent of a walked commit. A separate
+    // walk would read every pushed commit once more, because pushed commits
+    // are never in the commit-graph. Its problem still comes first.
+    let fast_forward_check = old_commit.filter(|_| !rule.allow_force_push);
+    let fast_forward_problem_at = verdict.problems.len();
+    let mut reaches_old = false;
 
     let tips = match tips {
         Ok(tips) => tips,
@@ -495,6 +488,9 @@ fn judge_update_inner(
             break;
         }
         let commit = repo.commit(id, push.config.limits.max_message_bytes)?;
+        if let Some(old_commit) = fast_forward_check {
+            reaches_old |= id == old_commit || commit.parents.contains(&old_commit);
+        }
         let judged = judge_commit(push.config, rule, &commit, pusher.as_ref());
         verdict.checked += 1;
         reviewers.extend(judged.reviewers.iter().cloned());
@@ -510,6 +506,27 @@ fn judge_update_inner(
         }
     }
     verdict.reviewers = reviewers.into_iter().collect();
+
+    // Without a walked child of the old tip (a cut walk, a first-parent
+    // scope, or the old tip reached only through a hidden commit), ask git's
+    // question directly.
+    if let Some(old_commit) = fast_forward_check
+        && !reaches_old
+        && !repo.is_ancestor(old_commit, new_commit)?
+    {
+        if verdict.decision == Decision::Accept {
+            verdict.decision = Decision::Reject;
+        }
+        verdict.problems.insert(
+            fast_forward_problem_at,
+            format!(
+                "{} is not a fast-forward of {}: rewriting history is not allowed by rule {:?}",
+                short(&new_commit),
+                short(&old_commit),
+                rule.name
+            ),
+        );
+    }
     if verdict.failed > 0 && verdict.decision == Decision::Accept {
         verdict.decision = Decision::Reject;
     }

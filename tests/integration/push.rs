@@ -187,6 +187,33 @@ fn force_push_accepted_when_allowed() {
     assert_eq!(records[1].get("checked"), Some("1"));
 }
 
+#[test]
+fn fast_forward_through_other_protected_ref() {
+    // main moves onto a commit that release/1 already has, so the only
+    // pushed commit's parent is hidden and is not the old tip of main: the
+    // fast-forward is proved by the full ancestry walk, not by the range.
+    let config = Config::team().rule("release", &["refs/heads/main", "refs/heads/release/*"], "");
+    let daemon = Daemon::start(&config);
+    let remote = daemon.remote("fast-forward-via-release");
+    remote.commit("main", ALICE, &reviewed("Base", &[BOB]));
+    let first = remote.push(&["main"]);
+    assert_eq!(first.code, Some(0), "setup push failed: {}", first.stderr);
+    remote.git(&["branch", "release/1", "main"]);
+    remote.commit("release/1", ALICE, &reviewed("Release fix", &[BOB]));
+    let second = remote.push(&["release/1"]);
+    assert_eq!(second.code, Some(0), "setup push failed: {}", second.stderr);
+    remote.git(&["update-ref", "refs/heads/main", "refs/heads/release/1"]);
+    remote.commit("main", ALICE, &reviewed("Mainline change", &[BOB]));
+
+    let outcome = remote.push(&["main"]);
+
+    assert_eq!(outcome.code, Some(0), "{}", outcome.stderr);
+    assert!(outcome.moved("refs/heads/main"));
+    let records = daemon.records_for("refs/heads/main");
+    assert_eq!(records.len(), 2, "{records:?}");
+    assert_eq!(records[1].get("checked"), Some("1"));
+}
+
 // --- Which commits are checked ------------------------------------------------
 
 #[test]
