@@ -447,8 +447,8 @@ fn judge_update_inner(
     };
     // The fast-forward check runs after the range walk, which usually
     // proves it: the old tip is then a parent of a walked commit. A separate
-    // walk would read every pushed commit once more, because pushed commits
-    // are never in the commit-graph. Its problem still comes first.
+    // walk would read every pushed commit once more, because commits in the
+    // quarantine are not in the commit-graph. Its problem still comes first.
     let fast_forward_check = old_commit.filter(|_| !rule.allow_force_push);
     let fast_forward_problem_at = verdict.problems.len();
     let mut reaches_old = false;
