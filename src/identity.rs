@@ -42,6 +42,10 @@ impl fmt::Display for Address {
 /// for addresses and usernames. The result is in NFC, so normalizing it again
 /// leaves it unchanged.
 pub fn normalize(text: &str) -> String {
+    // ASCII text is already in NFC, and most addresses are ASCII.
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
     // Lowercasing can leave combining marks out of canonical order: `İ`
     // (U+0130) followed by U+0316 becomes `i`, U+0307, U+0316. NFC after
     // lowercasing puts them back in order.

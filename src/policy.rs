@@ -615,12 +615,38 @@ fn judge_update_inner(
         },
         None => None,
     };
-    if let Some(old_commit) = old_commit
+    // The fast-forward check runs after the range walk, which usually
+    // proves it: the old tip is then a parent of a walked commit. A separate
+    // walk would read every pushed commit once more, because commits in the
+    // quarantine are not in the commit-graph. Its problem still comes first.
+    let fast_forward_check = old_commit.filter(|_| !rule.allow_force_push);
+    let fast_forward_problem_at = verdict.problems.len();
+    check_reachable(push, repo, rule, new_commit, verdict)?;
+    let reaches_old = judge_range(
+        push,
+        repo,
+        rule,
+        update,
+        scratch,
+        pusher.as_ref(),
+        (old_commit, new_commit),
+        fast_forward_check,
+        verdict,
+    )?;
+
+    // Every path through judge_range ends here. Without a walked child of
+    // the old tip (no walk, a cut walk, a first-parent scope, or the old tip
+    // reached only through a hidden or already judged commit), ask git's
+    // question directly.
+    if let Some(old_commit) = fast_forward_check
+        && !reaches_old
         && !repo.is_ancestor(old_commit, new_commit)?
-        && !rule.allow_force_push
     {
-        reject(
-            verdict,
+        if verdict.decision == Decision::Accept {
+            verdict.decision = Decision::Reject;
+        }
+        verdict.problems.insert(
+            fast_forward_problem_at,
             format!(
                 "{} is not a fast-forward of {}: rewriting history is not allowed by rule {:?}",
                 short(&new_commit),
@@ -629,10 +655,29 @@ fn judge_update_inner(
             ),
         );
     }
-    check_reachable(push, repo, rule, new_commit, verdict)?;
+    if verdict.failed > 0 && verdict.decision == Decision::Accept {
+        verdict.decision = Decision::Reject;
+    }
+    Ok(())
+}
 
+/// Walks and judges the commits that `new_commit` brings in under `rule`.
+/// Returns whether the walk proved that `fast_forward_check`, the old tip,
+/// is an ancestor of the new one; `false` means "not proved", not "no".
+#[allow(clippy::too_many_arguments)]
+fn judge_range(
+    push: &Push<'_>,
+    repo: &PushRepo,
+    rule: &Rule,
+    update: &RefUpdate,
+    scratch: &mut RuleScratch,
+    pusher: Option<&Who>,
+    (old_commit, new_commit): (Option<ObjectId>, ObjectId),
+    fast_forward_check: Option<ObjectId>,
+    verdict: &mut RuleVerdict,
+) -> Result<bool, RepoError> {
     if !checks_commits(rule) {
-        return Ok(());
+        return Ok(false);
     }
     let tips = match &scratch.tips {
         Ok(tips) => tips,
@@ -662,8 +707,9 @@ fn judge_update_inner(
     };
     let first_parent = rule.scope == Scope::FirstParent;
     if !first_parent && scratch.judged.contains(&new_commit) {
-        return Ok(());
+        return Ok(false);
     }
+    let mut reaches_old = false;
     let mut reviewers = BTreeSet::new();
     let mut newly_judged = Vec::new();
     let no_skip = HashSet::new();
@@ -696,8 +742,11 @@ fn judge_update_inner(
             break;
         }
         let commit = repo.commit(id, push.config.limits.max_message_bytes)?;
+        if let Some(old_commit) = fast_forward_check {
+            reaches_old |= id == old_commit || commit.parents.contains(&old_commit);
+        }
         let matched_paths = changed_path_rules(repo, rule, &commit)?;
-        let judged = judge_commit(push.config, rule, &commit, pusher.as_ref(), &matched_paths);
+        let judged = judge_commit(push.config, rule, &commit, pusher, &matched_paths);
         verdict.checked += 1;
         reviewers.extend(judged.reviewers.iter().cloned());
         if !judged.accepted {
@@ -715,10 +764,7 @@ fn judge_update_inner(
         scratch.judged.extend(newly_judged);
     }
     verdict.reviewers = reviewers.into_iter().collect();
-    if verdict.failed > 0 && verdict.decision == Decision::Accept {
-        verdict.decision = Decision::Reject;
-    }
-    Ok(())
+    Ok(reaches_old)
 }
 
 /// Returns whether any commit could fail the rule. When none could, the walk is
@@ -874,7 +920,7 @@ pub fn judge_commit(
     pusher: Option<&Who>,
     matched_paths: &[usize],
 ) -> CommitVerdict {
-    let trailers = trailer::parse(&commit.message);
+    let (trailers, stray) = trailer::parse_with_stray(&commit.message, &rule.review_trailers);
     let author = identify(config, Address::new(commit.author_email.trim()));
     let coauthors: Vec<Who> = trailers
         .iter()
@@ -889,7 +935,6 @@ pub fn judge_commit(
         .iter()
         .filter(|trailer| key_in(&trailer.key, &rule.review_trailers))
     {
-        let shown = format!("{}: {}", trailer.key, trailer.value);
         match reviewer_status(
             config,
             rule,
@@ -901,12 +946,12 @@ pub fn judge_commit(
         ) {
             Ok(who) => counted.push(who),
             Err(reason) => not_counted.push(NotCounted {
-                trailer: shown,
+                trailer: format!("{}: {}", trailer.key, trailer.value),
                 reason,
             }),
         }
     }
-    for stray in trailer::stray(&commit.message, &rule.review_trailers) {
+    for stray in stray {
         not_counted.push(NotCounted {
             trailer: format!("{}: {}", stray.key, stray.value),
             reason: NotCountedReason::NotInTrailerBlock,
@@ -1072,7 +1117,9 @@ fn reviewer_status(
     if let Some(imitated) = config.people.lookalike(&address) {
         return Err(NotCountedReason::Lookalike(imitated.to_owned()));
     }
-    let skeleton = identity::skeleton(address.as_str());
+    // Skeletons are costly and only needed against unlisted addresses, so
+    // the common case (everyone is in the people table) computes none.
+    let mut skeleton = None;
     let known = counted
         .iter()
         .chain(coauthors)
@@ -1080,7 +1127,8 @@ fn reviewer_status(
     for earlier in known {
         if let Who::Address(earlier) = earlier
             && earlier != &address
-            && identity::skeleton(earlier.as_str()) == skeleton
+            && identity::skeleton(earlier.as_str())
+                == *skeleton.get_or_insert_with(|| identity::skeleton(address.as_str()))
         {
             return Err(NotCountedReason::Lookalike(earlier.to_string()));
         }

@@ -31,6 +31,11 @@ const MAX_ALTERNATE_DEPTH: usize = 5;
 /// error instead of a stack overflow in the daemon.
 const MAX_TREE_DEPTH: usize = 4096;
 
+/// Bytes of decoded objects kept per open repository. The walk reads a
+/// commit shortly before the policy does, so a small cache suffices; each
+/// check in flight holds at most this much.
+const OBJECT_CACHE_BYTES: usize = 4 * 1024 * 1024;
+
 /// A failure to read the repository, phrased for the pusher and the log.
 #[derive(Debug)]
 pub struct RepoError(pub String);
@@ -121,6 +126,7 @@ impl PushRepo {
             repo.objects = gix::OdbHandle::new(handle, repo.object_hash());
             objects_dir = Some(dir);
         }
+        set_caches(&mut repo);
         Ok(PushRepo {
             repo,
             graph_dir,
@@ -434,6 +440,22 @@ impl PushRepo {
     }
 }
 
+/// Sets the object caches, which gix leaves unset unless its
+/// `max-performance` feature is on. The store handle made for a quarantine
+/// has none either.
+///
+/// The pack cache keeps recently decoded delta bases, so that commits
+/// stored as deltas in a pack do not decompress their whole chain each
+/// time. The object cache keeps the commits the walk has just read for the
+/// policy, which reads each one right after the walk: without a
+/// commit-graph (always the case for pushed commits in the quarantine)
+/// every commit would otherwise be decompressed twice.
+fn set_caches(repo: &mut gix::Repository) {
+    repo.objects
+        .set_pack_cache(|| Box::<gix::odb::pack::cache::lru::StaticLinkedList<64>>::default());
+    repo.object_cache_size(OBJECT_CACHE_BYTES);
+}
+
 /// Extracts the address from a raw `Name <email> time zone` author header.
 fn author_email_bytes(author: &[u8]) -> &[u8] {
     let Some(open) = author.find_byte(b'<') else {
@@ -456,7 +478,10 @@ pub fn decode_text(bytes: &[u8], encoding: Option<&[u8]>) -> String {
     {
         return String::from_utf8_lossy(&converted).into_owned();
     }
-    String::from_utf8_lossy(bytes).into_owned()
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 /// Makes the private object directory: `objects/info/alternates` listing the

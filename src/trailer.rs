@@ -49,11 +49,9 @@ pub struct Trailer {
 /// does not end the message, as in `git log` (`git interpret-trailers`
 /// stops there).
 pub fn parse(message: &str) -> Vec<Trailer> {
-    let text = &message[visible_range(message)];
-    trailer_items(text)
-        .into_iter()
-        .filter_map(|item| to_trailer(&text[item]))
-        .collect()
+    let visible = visible_range(message);
+    let items = trailer_items(&message[visible.clone()]);
+    trailers_of(&message[visible], &items)
 }
 
 /// Returns `Key: value` lines that are NOT in the trailer block but whose key
@@ -66,11 +64,41 @@ pub fn parse(message: &str) -> Vec<Trailer> {
 /// are skipped before the key. The value is the rest of that one line, trimmed.
 pub fn stray(message: &str, keys: &[String]) -> Vec<Trailer> {
     let visible = visible_range(message);
+    let items = trailer_items(&message[visible.clone()]);
+    stray_lines(message, visible, &items, keys)
+}
+
+/// Returns what [`parse`] and [`stray`] return for `message`, finding the
+/// trailer block once instead of twice.
+pub fn parse_with_stray(message: &str, keys: &[String]) -> (Vec<Trailer>, Vec<Trailer>) {
+    let visible = visible_range(message);
+    let items = trailer_items(&message[visible.clone()]);
+    let trailers = trailers_of(&message[visible.clone()], &items);
+    (trailers, stray_lines(message, visible, &items, keys))
+}
+
+/// Turns the items of `text`'s trailer block into trailers, skipping items
+/// that are not trailers.
+fn trailers_of(text: &str, items: &[Range<usize>]) -> Vec<Trailer> {
+    items
+        .iter()
+        .filter_map(|item| to_trailer(&text[item.clone()]))
+        .collect()
+}
+
+/// Finds the stray lines for [`stray`]. `items` are the trailer block items
+/// of `message[visible]`, with offsets relative to `visible.start`.
+fn stray_lines(
+    message: &str,
+    visible: Range<usize>,
+    items: &[Range<usize>],
+    keys: &[String],
+) -> Vec<Trailer> {
     let text_offset = visible.start;
     let text = &message[visible];
-    let trailer_starts: Vec<usize> = trailer_items(text)
-        .into_iter()
-        .filter(|item| separator_position(&text[item.clone()]).is_some())
+    let trailer_starts: Vec<usize> = items
+        .iter()
+        .filter(|item| separator_position(&text[(*item).clone()]).is_some())
         .map(|item| text_offset + item.start)
         .collect();
 
@@ -140,18 +168,13 @@ fn trailer_items(text: &str) -> Vec<Range<usize>> {
 /// or else of the scissors line, or else the end of `text`.
 fn end_of_log_message(text: &str) -> usize {
     let bytes = text.as_bytes();
-    let cutoff = if text.starts_with(SCISSORS_LINE) {
-        0
-    } else {
-        let scissors_after_newline = format!("\n{SCISSORS_LINE}");
-        text.find(&scissors_after_newline)
-            .map_or(text.len(), |newline| newline + 1)
-    };
-
+    // The first line that is exactly the scissors line, newline included.
+    let mut cutoff = text.len();
     let mut run_start: Option<usize> = None;
     let mut in_conflicts_block = false;
     for (start, line) in lines(text, 0) {
-        if start >= cutoff {
+        if line == SCISSORS_LINE {
+            cutoff = start;
             break;
         }
         if bytes[start] == COMMENT_CHAR || bytes[start] == b'\n' {
@@ -451,6 +474,45 @@ mod tests {
         assert_eq!(trailers.len(), 10_000);
         assert_eq!(trailers[9_999].value, "R9999 <r9999@x>");
         assert!(stray(&message, &["Reviewed-by".to_string()]).is_empty());
+    }
+
+    #[test]
+    fn parse_with_stray_matches_both() {
+        let keys = ["Reviewed-by".to_string()];
+        let messages = [
+            "Subject",
+            "Subject\n\nReviewed-by: A <a@x>\n",
+            "Subject\n\nReviewed-by: A <a@x>\nprose\n",
+            "Subject\n\nReviewed-by: early\n\nKey: a\n  Reviewed-by: folded\n",
+            "Subject\n\nKey: a\n# ------------------------ >8 ------------------------\nReviewed-by: B\n",
+            "# ------------------------ >8 ------------------------\nReviewed-by: B\n",
+            "Subject\n\nKey: a\n# ------------------------ >8 ------------------------",
+            "Subject\n\nReviewed-by: A\0\nReviewed-by: B\n",
+            "Subject\n\nReviewed-by: A\n\nConflicts:\n\tsrc/a.rs\n",
+        ];
+        for message in messages {
+            let (trailers, stray_found) = parse_with_stray(message, &keys);
+            assert_eq!(trailers, parse(message), "trailers of {message:?}");
+            assert_eq!(stray_found, stray(message, &keys), "stray of {message:?}");
+        }
+    }
+
+    #[test]
+    fn scissors_line_needs_its_newline() {
+        let without_newline =
+            "Subject\n\nKey: a\n\n# ------------------------ >8 ------------------------";
+        let indented =
+            "Subject\n\nKey: a\n # ------------------------ >8 ------------------------\n";
+        // Checked against git 2.47.3: the first is a trailing comment line,
+        // the second continues the trailer above it.
+        assert_eq!(pairs(without_newline), owned(&[("Key", "a")]));
+        assert_eq!(
+            pairs(indented),
+            owned(&[(
+                "Key",
+                "a # ------------------------ >8 ------------------------"
+            )])
+        );
     }
 
     #[test]

@@ -187,6 +187,33 @@ fn force_push_accepted_when_allowed() {
     assert_eq!(records[1].get("checked"), Some("1"));
 }
 
+#[test]
+fn fast_forward_through_other_protected_ref() {
+    // main moves onto a commit that release/1 already has, so the only
+    // pushed commit's parent is hidden and is not the old tip of main: the
+    // fast-forward is proved by the full ancestry walk, not by the range.
+    let config = Config::team().rule("release", &["refs/heads/main", "refs/heads/release/*"], "");
+    let daemon = Daemon::start(&config);
+    let remote = daemon.remote("fast-forward-via-release");
+    remote.commit("main", ALICE, &reviewed("Base", &[BOB]));
+    let first = remote.push(&["main"]);
+    assert_eq!(first.code, Some(0), "setup push failed: {}", first.stderr);
+    remote.git(&["branch", "release/1", "main"]);
+    remote.commit("release/1", ALICE, &reviewed("Release fix", &[BOB]));
+    let second = remote.push(&["release/1"]);
+    assert_eq!(second.code, Some(0), "setup push failed: {}", second.stderr);
+    remote.git(&["update-ref", "refs/heads/main", "refs/heads/release/1"]);
+    remote.commit("main", ALICE, &reviewed("Mainline change", &[BOB]));
+
+    let outcome = remote.push(&["main"]);
+
+    assert_eq!(outcome.code, Some(0), "{}", outcome.stderr);
+    assert!(outcome.moved("refs/heads/main"));
+    let records = daemon.records_for("refs/heads/main");
+    assert_eq!(records.len(), 2, "{records:?}");
+    assert_eq!(records[1].get("checked"), Some("1"));
+}
+
 // --- Which commits are checked ------------------------------------------------
 
 #[test]
@@ -965,4 +992,54 @@ fn shared_unreviewed_commit_rejects_push() {
     assert_eq!(outcome.code, Some(1), "{}", outcome.stderr);
     assert!(!outcome.moved("refs/heads/release/1"));
     assert!(!outcome.moved("refs/heads/main"));
+}
+
+#[test]
+fn force_push_rejected_without_reviews_required() {
+    // min_reviewers = 0 skips the walk, and with it the walk's proof of a
+    // fast-forward; the rewrite must still be caught.
+    let daemon = Daemon::start(&protect_main("min_reviewers = 0"));
+    let (remote, _) = rewritten_main(&daemon);
+
+    let outcome = remote.push(&["--force", "main"]);
+
+    assert_eq!(outcome.code, Some(1), "{}", outcome.stderr);
+    assert!(!outcome.moved("refs/heads/main"));
+    assert!(
+        outcome.remote_text().contains("is not a fast-forward of"),
+        "{}",
+        outcome.stderr
+    );
+}
+
+#[test]
+fn force_push_to_commit_judged_for_another_ref() {
+    // release/1 is rewound to a commit that main brings in the same push:
+    // the commit is judged once, under main, and release/1's update walks
+    // nothing, which must not hide that it is not a fast-forward.
+    let config = Config::team().rule("release", &["refs/heads/main", "refs/heads/release/*"], "");
+    let daemon = Daemon::start(&config);
+    let remote = daemon.remote("rewind");
+    let base = remote.commits("main", 1, ALICE, &[BOB]);
+    remote.git(&["branch", "release/1", "main"]);
+    remote.commit("release/1", ALICE, &reviewed("Release only", &[BOB]));
+    let setup = remote.push(&["main", "release/1"]);
+    assert_eq!(setup.code, Some(0), "setup push failed: {}", setup.stderr);
+    let next = remote.commit("main", ALICE, &reviewed("Next on main", &[BOB]));
+    remote.git(&["update-ref", "refs/heads/release/1", &next]);
+    assert_ne!(base[0], next);
+
+    let outcome = remote.push(&["--force", "main", "release/1"]);
+
+    assert_eq!(outcome.code, Some(1), "{}", outcome.stderr);
+    assert!(!outcome.moved("refs/heads/release/1"));
+    let records = daemon.records_for("refs/heads/release/1");
+    let last = records.last().expect("a record for release/1");
+    assert_eq!(last.get("decision"), Some("reject"));
+    assert!(
+        last.get("problems")
+            .unwrap_or("")
+            .contains("is not a fast-forward of"),
+        "{last:?}"
+    );
 }
