@@ -238,7 +238,7 @@ fn exchange(
                 "cannot reach the foureyes daemon at {}: {err}",
                 socket.display()
             ),
-            "ask the server's administrators to start foureyesd (systemctl start foureyes) \
+            "ask the server's administrators to start foureyesd (systemctl start foureyes.socket) \
              or to set FOUREYES_SOCKET to the daemon's socket",
         )
     };
@@ -261,7 +261,7 @@ fn exchange(
     };
 
     stream
-        .set_read_timeout(Some(remaining("hello")?))
+        .set_read_timeout(Some(remaining("reading the greeting")?))
         .map_err(|err| broken("setting a timeout", &err))?;
     let hello: Hello = protocol::read_frame(&mut stream, MAX_HELLO_BYTES)
         .map_err(|err| frame_failure(socket, timeout, "reading the greeting", err))?;
@@ -283,12 +283,12 @@ fn exchange(
     }
 
     stream
-        .set_write_timeout(Some(remaining("request")?))
+        .set_write_timeout(Some(remaining("sending the request")?))
         .map_err(|err| broken("setting a timeout", &err))?;
     if let Err(err) = protocol::write_frame(&mut stream, &request) {
         // The daemon may have rejected the request before reading all of
         // it (too large) and explained why; prefer its answer.
-        let _ = stream.set_read_timeout(Some(remaining("response")?));
+        let _ = stream.set_read_timeout(Some(remaining("reading the decision")?));
         return match protocol::read_frame::<Response>(&mut stream, MAX_RESPONSE_BYTES) {
             Ok(response) => Ok(response),
             Err(_) => Err(broken("sending the request", &err)),
@@ -296,7 +296,7 @@ fn exchange(
     }
 
     stream
-        .set_read_timeout(Some(remaining("response")?))
+        .set_read_timeout(Some(remaining("reading the decision")?))
         .map_err(|err| broken("setting a timeout", &err))?;
     protocol::read_frame(&mut stream, MAX_RESPONSE_BYTES)
         .map_err(|err| frame_failure(socket, timeout, "reading the decision", err))
@@ -305,7 +305,7 @@ fn exchange(
 fn timed_out(socket: &Path, timeout: Duration, what: &str) -> HookError {
     HookError::new(
         format!(
-            "the foureyes daemon at {} did not answer within {} ms (waiting for the {what})",
+            "the foureyes daemon at {} did not answer within {} ms (while {what})",
             socket.display(),
             timeout.as_millis()
         ),

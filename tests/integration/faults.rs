@@ -187,7 +187,7 @@ fn stopped_daemon_times_out() {
     let text = stderr(&output);
     assert_eq!(output.status.code(), Some(UNDECIDED), "{text}");
     let expected = format!(
-        "the foureyes daemon at {} did not answer within 500 ms",
+        "the foureyes daemon at {} did not answer within 500 ms (while reading the greeting)",
         daemon.socket().display()
     );
     assert!(text.contains(&expected), "{text}");
