@@ -19,9 +19,7 @@ pub fn render(verdict: &PushVerdict, style: MessageStyle) -> String {
     let protected: Vec<&RefVerdict> = verdict.refs.iter().filter(|r| r.is_protected()).collect();
     match verdict.decision {
         Decision::Accept => {}
-        Decision::Reject => {
-            out.push_str("foureyes: push rejected: the four-eyes rule is not met\n")
-        }
+        Decision::Reject => out.push_str("foureyes: push rejected\n"),
         Decision::Error => out.push_str("foureyes: push rejected: foureyes could not check it\n"),
     }
     let mut hints = Hints::default();
@@ -76,8 +74,8 @@ impl Hints {
         if self.add_trailers {
             out.push_str(
                 "hint: reviewers are trailers in the last paragraph of each commit message, one per person:\n\
-                 hint:   git commit --amend --trailer \"Reviewed-by: Name <email>\"   (the newest commit)\n\
-                 hint:   git rebase -i <base>, then \"reword\" each commit         (older commits)\n\
+                 hint:   git commit --amend --no-edit --trailer \"Reviewed-by: Name <email>\"   (the newest commit)\n\
+                 hint:   git rebase -i <base>, then \"reword\" each commit                   (older commits)\n\
                  hint: a reviewer must be someone other than the author, co-authors and the pusher\n",
             );
         }
@@ -105,7 +103,7 @@ fn render_rule(out: &mut String, reference: &RefVerdict, rule: &RuleVerdict, hin
         Decision::Accept => {
             let _ = writeln!(
                 out,
-                "foureyes: {refname}: accepted by rule {:?}{shadow}: {} {} checked, all reviewed",
+                "foureyes: {refname}: passes rule {:?}{shadow}: {} {} checked, all reviewed",
                 rule.rule,
                 rule.checked,
                 plural(rule.checked, "commit", "commits"),

@@ -394,12 +394,14 @@ async fn finish(
         match state.config.syslog.on_failure {
             OnFailure::Reject => {
                 verdict.decision = Decision::Error;
+                // The notice comes first: the lines below it say which rules
+                // passed, but the push is rejected all the same.
                 let notice = "foureyes: push rejected: audit log unavailable; the decision could not be recorded\n\
                               hint: ask the server's administrators to check the syslog daemon\n";
-                message.push_str(&report::styled(
-                    notice.to_owned(),
-                    state.config.messages.style,
-                ));
+                message.insert_str(
+                    0,
+                    &report::styled(notice.to_owned(), state.config.messages.style),
+                );
             }
             OnFailure::Accept => {
                 warn!(repo = %checked.display, "audit log unavailable; accepting anyway (on_failure = \"accept\")");

@@ -484,7 +484,7 @@ fn apply_break_glass(push: &Push<'_>, rule: &Rule, reason: String, verdict: &mut
         ))
     } else {
         match resolve_pusher(push) {
-            Err(problem) => Some(format!("break-glass rejected: {problem}")),
+            Err(problem) => Some(format!("break-glass rejected: {}", problem.subject)),
             Ok(Who::Person(id)) if in_any_group(push.config, &rule.break_glass_groups, &id) => None,
             Ok(who) => Some(format!(
                 "break-glass rejected: pusher {} is not in break_glass_groups of rule {:?} ({})",
@@ -560,10 +560,7 @@ fn judge_update_inner(
                 ),
             ),
             Err(problem) => {
-                reject(
-                    verdict,
-                    format!("{problem}, and rule {:?} must know the pusher", rule.name),
-                );
+                reject(verdict, problem.for_rule(rule));
                 pusher_reported = true;
             }
         }
@@ -575,7 +572,7 @@ fn judge_update_inner(
             reject(
                 verdict,
                 format!(
-                    "deleting {} is not allowed by rule {:?}",
+                    "deleting {} is not allowed by rule {:?}; ask the repository's administrators if it must go",
                     update.refname, rule.name
                 ),
             );
@@ -590,10 +587,7 @@ fn judge_update_inner(
         (Ok(who), true) => Some(who),
         (Err(problem), true) => {
             if !pusher_reported {
-                reject(
-                    verdict,
-                    format!("{problem}, and rule {:?} must know the pusher", rule.name),
-                );
+                reject(verdict, problem.for_rule(rule));
             }
             return Ok(());
         }
@@ -652,7 +646,8 @@ fn judge_update_inner(
         verdict.problems.insert(
             fast_forward_problem_at,
             format!(
-                "{} is not a fast-forward of {}: rewriting history is not allowed by rule {:?}",
+                "{} is not a fast-forward of {}: rewriting history is not allowed by rule {:?}; \
+                 fetch, rebase your commits onto the server's branch and push without --force",
                 short(&new_commit),
                 short(&old_commit),
                 rule.name
@@ -783,20 +778,49 @@ fn checks_commits(rule: &Rule) -> bool {
 
 /// Identifies the pusher as a person of the people table, or returns why
 /// that is not possible.
-fn resolve_pusher(push: &Push<'_>) -> Result<Who, String> {
+fn resolve_pusher(push: &Push<'_>) -> Result<Who, PusherProblem> {
     let Some(pusher) = &push.pusher else {
-        return Err(format!(
-            "cannot tell who is pushing: none of {} is set",
-            push.config.pusher.env.join(", ")
-        ));
+        let names = &push.config.pusher.env;
+        let subject = match names.as_slice() {
+            [one] => format!("cannot tell who is pushing: {one} is not set"),
+            _ => format!(
+                "cannot tell who is pushing: none of {} is set",
+                names.join(", ")
+            ),
+        };
+        return Err(PusherProblem {
+            subject,
+            fix: "push through the Git host (ssh or https), which names the pusher".to_owned(),
+        });
     };
     match push.config.people.by_username(&pusher.name) {
         Some(person) => Ok(Who::Person(person.id.clone())),
-        None => Err(format!(
-            "pusher {} (from {}) is not in the people table",
-            escape(&pusher.name),
-            pusher.source
-        )),
+        None => Err(PusherProblem {
+            subject: format!(
+                "pusher {} (from {}) is not in the people table",
+                escape(&pusher.name),
+                pusher.source
+            ),
+            fix: format!(
+                "ask the foureyes administrators to add {} to the usernames of your [[person]] entry",
+                escape(&pusher.name)
+            ),
+        }),
+    }
+}
+
+/// Why the pusher could not be identified, and what the pusher can do.
+struct PusherProblem {
+    subject: String,
+    fix: String,
+}
+
+impl PusherProblem {
+    fn for_rule(&self, rule: &Rule) -> String {
+        format!(
+            "{}, and rule {:?} must know the pusher; {}",
+            self.subject, rule.name, self.fix
+        )
     }
 }
 

@@ -978,14 +978,14 @@ fn commit_messages_table() {
             b"",
             b"Caf\xe9 fix\n\nReviewed-by: Bob Builder <bob@example.com>\n".to_vec(),
             true,
-            "accepted by rule",
+            "passes rule",
         ),
         case(
             "ISO-8859-1 name with encoding header",
             b"encoding ISO-8859-1\n",
             b"Fix\n\nReviewed-by: Bj\xf6rn Builder <bob@example.com>\n".to_vec(),
             true,
-            "accepted by rule",
+            "passes rule",
         ),
         case(
             "invalid UTF-8 inside the address",
@@ -999,7 +999,7 @@ fn commit_messages_table() {
             b"",
             format!("Long\n\n{long_body}\n\nReviewed-by: {bob}\n").into_bytes(),
             true,
-            "accepted by rule",
+            "passes rule",
         ),
         case(
             "message above max_message_bytes",
@@ -1020,7 +1020,7 @@ fn commit_messages_table() {
             b"",
             ten_thousand_then_bob,
             true,
-            "accepted by rule",
+            "passes rule",
         ),
         case(
             "lookalike address",
@@ -1105,7 +1105,7 @@ fn sha256_repository_judged() {
             "sha256-reviewed",
             reviewed("Reviewed", &[BOB, CAROL]),
             true,
-            "accepted by rule",
+            "passes rule",
         ),
         (
             "sha256-unreviewed",

@@ -103,7 +103,7 @@ fn allowed_uid_is_served() {
 
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("accepted by rule"), "{stderr}");
+    assert!(stderr.contains("passes rule"), "{stderr}");
 }
 
 #[test]

@@ -72,7 +72,7 @@ fn reviewed_push_accepted_with_record() {
     assert!(
         outcome
             .remote_text()
-            .contains("refs/heads/main: accepted by rule \"main\": 1 commit checked, all reviewed"),
+            .contains("refs/heads/main: passes rule \"main\": 1 commit checked, all reviewed"),
         "{}",
         outcome.stderr
     );
@@ -379,7 +379,7 @@ fn reviewer_count_against_minimum() {
             Some(1),
             "has 1 of 2 required reviewers (bob)",
         ),
-        ("two", &[BOB, CAROL], Some(0), "accepted by rule \"main\""),
+        ("two", &[BOB, CAROL], Some(0), "passes rule \"main\""),
     ];
     for (name, reviewers, code, expected) in cases {
         let outcome = push_one(
