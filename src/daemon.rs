@@ -79,6 +79,7 @@ async fn run_async(
 ) -> Result<()> {
     let (listener, origin) = listen(&config, inherited)?;
     let rules = config.rules.len();
+    warn_if_syslog_missing(&config);
     let state: SharedState = Arc::new(RwLock::new(Arc::new(State::new(config))));
     let shutdown = CancellationToken::new();
 
@@ -169,8 +170,21 @@ fn reload(path: &Path, state: &SharedState) {
     match load_config(path) {
         Ok(config) => {
             let rules = config.rules.len();
-            *state.write().expect("the state lock is never poisoned") =
-                Arc::new(State::new(config));
+            let mut current = state.write().expect("the state lock is never poisoned");
+            // The listening socket is bound once; a reload cannot move it.
+            let (old_daemon, new_daemon) = (&current.config.daemon, &config.daemon);
+            if old_daemon.socket != new_daemon.socket
+                || old_daemon.socket_mode != new_daemon.socket_mode
+            {
+                warn!(
+                    listening = %old_daemon.socket.display(),
+                    configured = %new_daemon.socket.display(),
+                    "[daemon] socket and socket_mode take effect only when foureyesd restarts; still listening on the old socket"
+                );
+            }
+            warn_if_syslog_missing(&config);
+            *current = Arc::new(State::new(config));
+            drop(current);
             info!(config = %path.display(), rules, "configuration reloaded");
             systemd::notify_ready(&ready_status(rules));
         }
@@ -189,6 +203,22 @@ fn reload(path: &Path, state: &SharedState) {
             systemd::notify_ready(&status);
         }
     }
+}
+
+/// Warns when the syslog socket is missing or not a datagram socket: every
+/// accepted push would then be rejected with "audit log unavailable" (unless
+/// `on_failure = "accept"`). Checked without sending anything.
+pub fn warn_if_syslog_missing(config: &Config) {
+    if let Err(err) = probe_syslog(&config.syslog.socket) {
+        warn!(socket = %config.syslog.socket.display(), error = %err, "the syslog socket does not accept datagrams; audit records will fail until it does");
+    }
+}
+
+/// Connects a datagram socket to `path` without sending: fails when the
+/// path is missing or is not a datagram socket.
+pub fn probe_syslog(path: &Path) -> io::Result<()> {
+    let probe = std::os::unix::net::UnixDatagram::unbound()?;
+    probe.connect(path)
 }
 
 /// Binds the listening socket: creates the parent directory, replaces a

@@ -100,20 +100,52 @@ pub fn run(options: &Options, out: &mut impl Write) -> io::Result<bool> {
         None => None,
     };
 
-    let socket = match &config {
-        Some(config) => config.daemon.socket.clone(),
-        None => std::env::var_os("FOUREYES_SOCKET")
-            .filter(|value| !value.is_empty())
-            .map_or_else(|| PathBuf::from(DEFAULT_SOCKET), PathBuf::from),
-    };
-    report(check_daemon(&socket), out)?;
+    // Only a configuration that loads says where the daemon listens; without
+    // one, each hook's own socket is checked instead of compared.
+    let known_socket = config.as_ref().map(|config| config.daemon.socket.clone());
+    let from_env = std::env::var_os("FOUREYES_SOCKET")
+        .filter(|value| !value.is_empty())
+        .map(PathBuf::from);
+    match (&known_socket, &from_env) {
+        (Some(socket), _) | (None, Some(socket)) => report(check_daemon(socket), out)?,
+        // The default socket is a guess; the hooks' own sockets are checked
+        // below instead.
+        (None, None) if !options.repos.is_empty() => {}
+        (None, None) => report(check_daemon(Path::new(DEFAULT_SOCKET)), out)?,
+    }
+    if let Some(config) = &config {
+        report(check_syslog(config), out)?;
+    }
 
     for repo in &options.repos {
-        for check in check_repository(repo, options.layout, config.as_ref(), &socket) {
+        for check in check_repository(
+            repo,
+            options.layout,
+            config.as_ref(),
+            known_socket.as_deref(),
+        ) {
             report(check, out)?;
         }
     }
     Ok(all_ok)
+}
+
+/// Checks that the syslog socket accepts datagrams, without sending one:
+/// when it does not, every accepted push is rejected for want of an audit
+/// record (unless `on_failure = "accept"`).
+fn check_syslog(config: &Config) -> Check {
+    let socket = &config.syslog.socket;
+    let subject = format!("syslog socket {}", socket.display());
+    match crate::daemon::probe_syslog(socket) {
+        Ok(()) => Check::ok(&subject, "accepts datagrams"),
+        Err(err) => Check::problem(
+            &subject,
+            format!(
+                "does not accept datagrams ({err}), so audit records fail and accepted pushes are rejected"
+            ),
+            "start the syslog daemon, or set [syslog] socket to its datagram socket",
+        ),
+    }
 }
 
 /// Checks the configuration as the daemon would load it.
@@ -140,7 +172,10 @@ fn check_config(path: &Path) -> (Check, Option<Config>) {
             let config = config::load(path).ok();
             let check = Check::problem(
                 &subject,
-                format!("foureyesd refuses to start with it ({count} problems; first: {first})"),
+                format!(
+                    "foureyesd refuses to start with it ({count} {}; first: {first})",
+                    if count == 1 { "problem" } else { "problems" }
+                ),
                 format!(
                     "run foureyes check-config {} and fix each problem",
                     path.display()
@@ -220,7 +255,7 @@ fn check_repository(
     repo: &Path,
     layout: Layout,
     config: Option<&Config>,
-    daemon_socket: &Path,
+    daemon_socket: Option<&Path>,
 ) -> Vec<Check> {
     let subject = repo.display().to_string();
     let git_dir = match install::git_dir_of(repo) {
@@ -539,7 +574,7 @@ fn check_dispatcher(subject: &str, dispatcher: &Path) -> Check {
 /// Checks that the hook execs `foureyes hook pre-receive`. For a hook written
 /// by `foureyes install-hook` it also checks that the binary it names is
 /// executable and that its socket is the daemon's.
-fn check_execs_foureyes(subject: &str, hook: &Path, daemon_socket: &Path) -> Check {
+fn check_execs_foureyes(subject: &str, hook: &Path, daemon_socket: Option<&Path>) -> Check {
     let subject = format!("{subject}: hook command");
     let text = match fs::read(hook) {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
@@ -585,6 +620,29 @@ fn check_execs_foureyes(subject: &str, hook: &Path, daemon_socket: &Path) -> Che
         );
     }
     let socket = install::script_default(&text, "FOUREYES_SOCKET").unwrap_or_default();
+    let Some(daemon_socket) = daemon_socket else {
+        // No valid configuration names the daemon's socket: check that the
+        // hook's own socket answers instead.
+        let answer = check_daemon(Path::new(&socket));
+        return if answer.is_ok() {
+            Check::ok(
+                &subject,
+                format!(
+                    "{} execs {binary}; a daemon answers on its socket {socket}",
+                    hook.display()
+                ),
+            )
+        } else {
+            Check::problem(
+                &subject,
+                format!(
+                    "{} connects to {socket}, where no foureyes daemon answers",
+                    hook.display()
+                ),
+                "start foureyesd on that socket, or give --config so doctor can compare it with [daemon] socket",
+            )
+        };
+    };
     if Path::new(&socket) != daemon_socket {
         return Check::problem(
             &subject,

@@ -260,6 +260,59 @@ fn doctor_finds_non_executable_hook() {
 }
 
 #[test]
+fn doctor_finds_missing_syslog_socket() {
+    let daemon = Daemon::start(&protect_main("min_reviewers = 1"));
+    let remote = remote_without_hook(&daemon, "nosyslog");
+    assert!(install(&remote, &daemon, &[]).status.success());
+    daemon.remove_syslog_socket();
+
+    let (output, lines) = doctor(&daemon, &remote);
+
+    assert_eq!(output.status.code(), Some(1), "{lines:#?}");
+    let line = line_with(&lines, "syslog socket");
+    assert!(line.starts_with("problem: "), "{line}");
+    assert!(line.contains("does not accept datagrams"), "{line}");
+}
+
+#[test]
+fn doctor_with_invalid_config_checks_hook_socket() {
+    // An invalid file names no daemon socket, so doctor must not advise
+    // moving a working hook to the default socket.
+    let daemon = Daemon::start(&protect_main("min_reviewers = 1"));
+    let remote = remote_without_hook(&daemon, "badconfig");
+    assert!(install(&remote, &daemon, &[]).status.success());
+    let broken = daemon.config_path().with_file_name("broken.toml");
+    fs::write(
+        &broken,
+        "[[rule]]\nname = \"x\"\nrefs = [\"refs/heads/main\"]\nmin_reviewers = \"two\"\n",
+    )
+    .unwrap();
+
+    let output = foureyes(&[
+        "doctor",
+        "--config",
+        path_str(&broken),
+        path_str(remote.bare()),
+    ]);
+    let lines: Vec<String> = stdout(&output).lines().map(str::to_owned).collect();
+
+    assert_eq!(output.status.code(), Some(1), "{lines:#?}");
+    assert!(
+        line_with(&lines, "config ").starts_with("problem: "),
+        "{lines:#?}"
+    );
+    let hook = line_with(&lines, ": hook command:");
+    assert!(hook.starts_with("ok: "), "{hook}");
+    assert!(hook.contains("a daemon answers on its socket"), "{hook}");
+    assert!(
+        !lines
+            .iter()
+            .any(|line| line.contains("install-hook --socket")),
+        "{lines:#?}"
+    );
+}
+
+#[test]
 fn doctor_finds_dangling_symlink() {
     let daemon = Daemon::start(&protect_main("min_reviewers = 1"));
     let remote = remote_without_hook(&daemon, "dangling");
@@ -467,6 +520,19 @@ fn check_config_reports_every_problem() {
     assert!(text.contains("^^^"), "{text}");
     assert!(text.contains("tags/*"), "{text}");
     assert!(text.contains("3 problems found"), "{text}");
+}
+
+#[test]
+fn check_config_missing_file_one_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("absent.toml");
+
+    let output = foureyes(&["check-config", path_str(&path)]);
+
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(text.contains("cannot read the file"), "{text}");
+    assert!(text.contains("1 problem found"), "{text}");
 }
 
 /// Runs foureyesd on `path` and returns its output once it exits. A daemon
