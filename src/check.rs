@@ -20,6 +20,14 @@ use crate::config::{self, Config, ConfigError, Diagnostic};
 /// Returns the permission problem (if any) followed by every problem the
 /// loader found.
 pub fn check(path: &Path) -> Result<String, ConfigError> {
+    // A file that cannot be read has one problem, not a permission problem
+    // and a load problem.
+    if let Err(err) = std::fs::metadata(path) {
+        return Err(ConfigError::single(
+            path,
+            format!("cannot read the file: {err}"),
+        ));
+    }
     let permissions = config::check_permissions(path);
     let loaded = config::load(path);
     match (permissions, loaded) {

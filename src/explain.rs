@@ -62,6 +62,7 @@ pub fn run(options: &Options) -> Result<u8> {
     } else {
         parse_triples(&options.updates)?
     };
+    let updates = resolve_names(&options.repo, updates)?;
 
     let progress = Progress::new(io::stderr().is_terminal());
     let interrupt = || {
@@ -217,6 +218,56 @@ fn explain_with(
 }
 
 /// Accepts a bare repository or a work tree, returning the git directory.
+/// Replaces OLD and NEW values that are ref names (`main`, `origin/main`,
+/// `refs/tags/v1`) with the object ids they point to, so that explain
+/// accepts what a person types. Full hex ids pass unchanged.
+fn resolve_names(repo: &Path, updates: Vec<RefUpdate>) -> Result<Vec<RefUpdate>> {
+    let is_id = |text: &str| {
+        matches!(text.len(), 40 | 64) && text.bytes().all(|byte| byte.is_ascii_hexdigit())
+    };
+    if updates
+        .iter()
+        .all(|update| is_id(&update.old) && is_id(&update.new))
+    {
+        return Ok(updates);
+    }
+    let git_dir = git_dir_of(&std::path::absolute(repo)?)?;
+    let opened = PushRepo::open(&git_dir, None).map_err(|err| anyhow::anyhow!("{err}"))?;
+    let resolve = |text: &str| -> Result<String> {
+        if is_id(text) {
+            return Ok(text.to_owned());
+        }
+        let candidates = [
+            text.to_owned(),
+            format!("refs/heads/{text}"),
+            format!("refs/tags/{text}"),
+            format!("refs/remotes/{text}"),
+        ];
+        for candidate in candidates.iter().filter(|name| name.starts_with("refs/")) {
+            if let Some(id) = opened
+                .ref_value(candidate)
+                .map_err(|err| anyhow::anyhow!("{err}"))?
+            {
+                return Ok(id.to_string());
+            }
+        }
+        bail!(
+            "{text:?} is neither a full object id nor a ref of {}; give a commit id or a ref name",
+            git_dir.display()
+        )
+    };
+    updates
+        .into_iter()
+        .map(|update| {
+            Ok(RefUpdate {
+                old: resolve(&update.old)?,
+                new: resolve(&update.new)?,
+                refname: update.refname,
+            })
+        })
+        .collect()
+}
+
 fn git_dir_of(path: &Path) -> Result<PathBuf> {
     let dot_git = path.join(".git");
     let candidate = if dot_git.is_dir() {

@@ -26,7 +26,7 @@ pub struct Diagnostic {
 }
 
 impl ConfigError {
-    pub(super) fn single(path: &Path, message: String) -> ConfigError {
+    pub(crate) fn single(path: &Path, message: String) -> ConfigError {
         ConfigError {
             diagnostics: vec![Diagnostic::without_position(path, message)],
         }

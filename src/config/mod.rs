@@ -471,6 +471,23 @@ fn check_directory(path: &Path, directory: &Path) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// Replaces Rust type names in serde's messages ("expected usize") with
+/// the words a TOML author knows.
+fn plain_type_names(message: &str) -> String {
+    const NAMES: &[(&str, &str)] = &[
+        ("expected usize", "expected a whole number of 0 or more"),
+        ("expected u64", "expected a whole number of 0 or more"),
+        ("expected u32", "expected a whole number of 0 or more"),
+        ("expected a sequence", "expected an array"),
+        ("expected a boolean", "expected true or false"),
+    ];
+    let mut message = message.to_owned();
+    for (rust, plain) in NAMES {
+        message = message.replace(rust, plain);
+    }
+    message
+}
+
 /// Parses and validates `text`; `path` is used in diagnostics and stored in
 /// [`Config::path`].
 ///
@@ -479,7 +496,7 @@ fn check_directory(path: &Path, directory: &Path) -> Result<(), ConfigError> {
 /// As for [`load`].
 pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     let raw: raw::RawConfig = toml::from_str(text).map_err(|err| {
-        let message = err.message().trim_end().to_string();
+        let message = plain_type_names(err.message().trim_end());
         match err.span() {
             Some(span) => ConfigError {
                 diagnostics: vec![Diagnostic::at(path, text, span, message)],

@@ -1327,3 +1327,24 @@ fn unterminated_string_crlf_column() {
     assert_eq!(diagnostic.source_line, "ident = \"x");
     assert_eq!(diagnostic.column, 11);
 }
+
+#[test]
+fn type_errors_use_toml_words() {
+    let cases = [
+        (
+            "[limits]\nmax_refs = \"many\"\n",
+            "expected a whole number of 0 or more",
+        ),
+        ("[pusher]\nenv = \"GL_USER\"\n", "expected an array"),
+        (
+            "[[rule]]\nname = \"r\"\nrefs = [\"refs/heads/main\"]\nallow_delete = 1\n",
+            "expected true or false",
+        ),
+    ];
+    for (text, expected) in cases {
+        let err = parse_err(text);
+        let message = &err.diagnostics[0].message;
+        assert!(message.contains(expected), "{text:?}: {message}");
+        assert!(!message.contains("usize"), "{text:?}: {message}");
+    }
+}

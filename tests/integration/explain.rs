@@ -152,3 +152,28 @@ fn explain_malformed_stdin_exits_two() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("line 1 of standard input"), "{stderr}");
 }
+
+#[test]
+fn explain_accepts_ref_names() {
+    let setup = setup();
+
+    let by_name = setup.explain(&[ZERO_ID, "main", "refs/heads/main"], "");
+    let by_id = setup.explain(&[ZERO_ID, &setup.unreviewed, "refs/heads/main"], "");
+
+    assert_eq!(by_name.status.code(), Some(1));
+    assert_eq!(json(&by_name)["refs"], json(&by_id)["refs"]);
+}
+
+#[test]
+fn explain_unknown_name_is_usage_error() {
+    let setup = setup();
+
+    let output = setup.explain(&[ZERO_ID, "no-such-branch", "refs/heads/main"], "");
+
+    assert_eq!(output.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        text.contains("\"no-such-branch\" is neither a full object id nor a ref"),
+        "{text}"
+    );
+}
