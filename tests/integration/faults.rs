@@ -354,3 +354,47 @@ fn syslog_restart_loses_no_record() {
     assert_eq!(records[0].get("new"), Some(first_id));
     assert_eq!(records[1].get("new"), Some(second_id.as_str()));
 }
+
+#[test]
+fn full_queue_answers_busy() {
+    // One check slot and no queue: while a long walk holds the slot, every
+    // further protected push is turned away at once as busy.
+    let config = protect_main("")
+        .limits("deadline_ms = 60000\nmax_concurrent_checks = 1\nmax_queued_checks = 0");
+    let daemon = Daemon::start(&config);
+    let remote = daemon.remote("busy");
+    let update = reviewed_update(&remote);
+    let tip = long_history(&remote, 50_000);
+    let mut slow = RawClient::connect(daemon.socket());
+    slow.send_request(&request(
+        remote.bare(),
+        &[(ZERO_ID, &tip, "refs/heads/main")],
+    ))
+    .expect("cannot send the request");
+
+    // The slow check may not have taken its slot yet when the first call
+    // arrives, so try a few times while it runs.
+    let mut busy = None;
+    for _ in 0..200 {
+        let output = remote.run_hook(&update);
+        let text = stderr(&output);
+        if text.contains("the daemon is busy") {
+            busy = Some((output.status.code(), text));
+            break;
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    let slow_response = slow.response().expect("the slow check answers");
+
+    let (code, text) = busy.expect("no call was turned away while the slot was taken");
+    assert_eq!(code, Some(UNDECIDED), "{text}");
+    assert!(text.contains("limit max_queued_checks"), "{text}");
+    assert_eq!(
+        slow_response.decision,
+        Decision::Reject,
+        "{}",
+        slow_response.message
+    );
+    let after = remote.run_hook(&update);
+    assert_eq!(after.status.code(), Some(0), "{}", stderr(&after));
+}

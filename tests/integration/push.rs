@@ -1043,3 +1043,22 @@ fn force_push_to_commit_judged_for_another_ref() {
         "{last:?}"
     );
 }
+
+#[test]
+fn too_many_commits_names_the_limit() {
+    let daemon = Daemon::start(&protect_main("").limits("max_commits = 3"));
+    let remote = daemon.remote("max-commits");
+    remote.commits("main", 5, ALICE, &[BOB]);
+
+    let outcome = remote.push(&["main"]);
+
+    assert_eq!(outcome.code, Some(1), "{}", outcome.stderr);
+    assert!(!outcome.moved("refs/heads/main"));
+    let text = outcome.remote_text();
+    assert!(
+        text.contains("more than 3 commits, the limit max_commits"),
+        "{text}"
+    );
+    let records = daemon.records_for("refs/heads/main");
+    assert_eq!(records[0].get("decision"), Some("reject"));
+}
