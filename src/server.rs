@@ -31,8 +31,7 @@ use crate::protocol::{self, Decision, FrameError, Hello, Request, Response};
 use crate::repo::PushRepo;
 use crate::report;
 
-/// Largest frame accepted before the request: the hello is sent by us, so
-/// this only bounds what a confused peer could make us buffer.
+/// Bytes in a frame's length prefix (see [`crate::protocol`]).
 const HEADER_LEN: usize = 4;
 
 /// Time allowed for writing a response to a client that does not read.
@@ -104,7 +103,7 @@ pub async fn serve(listener: UnixListener, state: SharedState, shutdown: Cancell
     tracker.wait().await;
 }
 
-/// Who is on the other end of a connection, from the kernel.
+/// The peer of a connection, as the kernel reports it (`SO_PEERCRED`).
 #[derive(Clone, Copy, Debug)]
 struct Peer {
     uid: u32,
