@@ -52,7 +52,7 @@ fn error(message: impl Into<String>) -> RepoError {
     RepoError(message.into())
 }
 
-/// What a pushed value names once annotated tags are peeled.
+/// The object a pushed value names once annotated tags are peeled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Peeled {
     Commit(ObjectId),
@@ -211,7 +211,7 @@ impl PushRepo {
         }
     }
 
-    /// Whether `ancestor` is reachable from `descendant` (or equal to it).
+    /// Returns whether `ancestor` is reachable from `descendant` (or equal to it).
     pub fn is_ancestor(&self, ancestor: ObjectId, descendant: ObjectId) -> Result<bool, RepoError> {
         if ancestor == descendant {
             return Ok(true);

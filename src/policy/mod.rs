@@ -52,7 +52,7 @@ impl fmt::Display for Who {
     }
 }
 
-/// Why a reviewer trailer did not count.
+/// The reason a reviewer trailer did not count.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum NotCountedReason {
@@ -128,7 +128,7 @@ pub struct CommitVerdict {
     /// order, with the people assigned to their slots.
     pub quotas: Vec<QuotaVerdict>,
     pub not_counted: Vec<NotCounted>,
-    /// Why the commit fails, one sentence each; empty when accepted.
+    /// The reasons the commit fails, one sentence each; empty when accepted.
     pub problems: Vec<String>,
 }
 
@@ -202,7 +202,7 @@ pub struct RefVerdict {
 }
 
 impl RefVerdict {
-    /// Whether any rule matched, i.e. whether the update is protected.
+    /// Returns whether any rule matched, i.e. whether the update is protected.
     pub fn is_protected(&self) -> bool {
         !self.rules.is_empty()
     }
@@ -222,7 +222,7 @@ pub struct PushVerdict {
 /// they could not be listed.
 type RefTips = Result<Vec<(String, ObjectId)>, RepoError>;
 
-/// What one rule has learned so far while judging the updates of a push.
+/// The state one rule keeps while judging the updates of a push.
 struct RuleScratch {
     index: usize,
     tips: RefTips,
@@ -236,7 +236,7 @@ struct RuleScratch {
     judged: HashSet<ObjectId>,
 }
 
-/// Which commit verdicts to keep.
+/// The commit verdicts a caller keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Detail {
     /// Every checked commit (explain).
@@ -346,8 +346,8 @@ pub fn needs_repository(config: &Config, repo_relative: &str, updates: &[RefUpda
     })
 }
 
-/// A verdict for every update that matched a rule, for when the repository
-/// cannot be read at all.
+/// Returns an undecided verdict for every update that matched a rule, for
+/// when the repository cannot be read at all.
 pub fn undecided_push(push: &Push<'_>, reason: &str) -> PushVerdict {
     let refs: Vec<RefVerdict> = push
         .updates
@@ -374,8 +374,8 @@ pub fn undecided_push(push: &Push<'_>, reason: &str) -> PushVerdict {
     }
 }
 
-/// The decision a rule verdict contributes to its ref: shadow rules never
-/// reject.
+/// Returns the decision a rule verdict contributes to its ref: shadow rules
+/// never reject.
 fn effective_decision(verdict: &RuleVerdict) -> Decision {
     if verdict.mode == "shadow" {
         Decision::Accept
@@ -809,7 +809,7 @@ fn resolve_pusher(push: &Push<'_>) -> Result<Who, PusherProblem> {
     }
 }
 
-/// Why the pusher could not be identified, and what the pusher can do.
+/// The reason the pusher could not be identified, and the pusher's fix.
 struct PusherProblem {
     subject: String,
     fix: String,
@@ -924,7 +924,7 @@ fn check_reachable(
     Ok(())
 }
 
-/// The abbreviated id shown to people.
+/// Returns the abbreviated id shown to people.
 pub fn short(id: &ObjectId) -> String {
     id.to_hex_with_len(12).to_string()
 }
