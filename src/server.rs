@@ -299,7 +299,7 @@ async fn decide(
             config,
             &checked,
             &request,
-            pusher.as_ref().map(|p| p.name.clone()),
+            pusher.clone(),
             "the daemon is busy: too many pushes are waiting (limit max_queued_checks)",
         );
         return finish(state, &checked, verdict).await;
@@ -309,7 +309,7 @@ async fn decide(
         permit = state.checks.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
         () = tokio::time::sleep_until(deadline.into()) => {
             state.waiting.fetch_sub(1, Ordering::SeqCst);
-            let verdict = undecided(config, &checked, &request, pusher.as_ref().map(|p| p.name.clone()), &format!("timed out after {} ms waiting for a free check slot (limit deadline_ms)", config.limits.deadline.as_millis()));
+            let verdict = undecided(config, &checked, &request, pusher.clone(), &format!("timed out after {} ms waiting for a free check slot (limit deadline_ms)", config.limits.deadline.as_millis()));
             return finish(state, &checked, verdict).await;
         }
     };
@@ -338,7 +338,7 @@ async fn decide(
 
     let mut probe = [0u8; 1];
     let grace = Duration::from_millis(250);
-    let pusher_name = pusher.as_ref().map(|p| p.name.clone());
+    let pusher_name = pusher.clone();
     let verdict = tokio::select! {
         joined = &mut work => match joined {
             Ok(verdict) => verdict,
@@ -475,13 +475,9 @@ fn undecided(
     config: &Config,
     checked: &CheckedRequest,
     request: &Request,
-    pusher: Option<String>,
+    pusher: Option<crate::identity::Pusher>,
     reason: &str,
 ) -> PushVerdict {
-    let pusher = pusher.map(|name| crate::identity::Pusher {
-        source: String::new(),
-        name,
-    });
     let none = || None;
     let push = Push {
         config,
