@@ -234,6 +234,10 @@ struct RuleScratch {
     /// brings it, so a mirror push of many refs into one history judges each
     /// commit once, under the first update that brings it.
     judged: HashSet<ObjectId>,
+    /// Whether any commit judged so far failed. From then on walks do not
+    /// stop at judged commits, so that every update's own verdict and record
+    /// name the failing commits it brings in.
+    any_failed: bool,
 }
 
 /// The commit verdicts a caller keeps.
@@ -310,6 +314,7 @@ pub fn evaluate(push: &Push<'_>, repo: Option<&PushRepo>) -> PushVerdict {
                                 tips,
                                 all_tips,
                                 judged: HashSet::new(),
+                                any_failed: false,
                             });
                             scratch.len() - 1
                         }
@@ -705,7 +710,8 @@ fn judge_range(
         &custom_hidden
     };
     let first_parent = rule.scope == Scope::FirstParent;
-    if !first_parent && scratch.judged.contains(&new_commit) {
+    let share = !first_parent && !scratch.any_failed;
+    if share && scratch.judged.contains(&new_commit) {
         return Ok(false);
     }
     let mut reaches_old = false;
@@ -714,11 +720,7 @@ fn judge_range(
     let no_skip = HashSet::new();
     // First-parent verdicts depend on the chain walked, so they are not
     // shared between updates.
-    let done = if first_parent {
-        &no_skip
-    } else {
-        &scratch.judged
-    };
+    let done = if share { &scratch.judged } else { &no_skip };
     for (index, id) in repo
         .walk(new_commit, hidden, first_parent, done)?
         .enumerate()
@@ -759,8 +761,11 @@ fn judge_range(
             verdict.commits.push(judged);
         }
     }
-    if !first_parent {
+    if share {
         scratch.judged.extend(newly_judged);
+    }
+    if verdict.failed > 0 {
+        scratch.any_failed = true;
     }
     verdict.reviewers = reviewers.into_iter().collect();
     Ok(reaches_old)

@@ -992,6 +992,13 @@ fn shared_unreviewed_commit_rejects_push() {
     assert_eq!(outcome.code, Some(1), "{}", outcome.stderr);
     assert!(!outcome.moved("refs/heads/release/1"));
     assert!(!outcome.moved("refs/heads/main"));
+    // Each ref's record names the failing commit it brings in, even though
+    // the other ref brought it in first.
+    for refname in ["refs/heads/main", "refs/heads/release/1"] {
+        let records = daemon.records_for(refname);
+        assert_eq!(records[0].get("decision"), Some("reject"), "{refname}");
+        assert_eq!(records[0].get("failed"), Some("1"), "{refname}");
+    }
 }
 
 #[test]
