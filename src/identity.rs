@@ -70,10 +70,14 @@ pub fn skeleton(text: &str) -> String {
 /// when the value names no address, e.g. `Reviewed-by: Alice`.
 pub fn address_of(value: &str) -> Option<Address> {
     let value = value.trim();
-    let inner = match (value.rfind('<'), value.rfind('>')) {
-        (Some(open), Some(close)) if open < close => value[open + 1..close].trim(),
-        (None, None) => value,
-        _ => return None,
+    // The last `<`, then the first `>` after it: `<bob@x>>` names bob@x.
+    let inner = match value.rfind('<') {
+        Some(open) => match value[open + 1..].find('>') {
+            Some(close) => value[open + 1..open + 1 + close].trim(),
+            None => return None,
+        },
+        None if value.contains('>') => return None,
+        None => value,
     };
     if is_plausible_address(inner) {
         Some(Address::new(inner))
@@ -104,6 +108,9 @@ mod tests {
                 Some("alice@example.com"),
             ),
             ("Bob <bob@old> <bob@new.example>", Some("bob@new.example")),
+            ("B <bob@example.com>>", Some("bob@example.com")),
+            ("B <bob@example.com> (reviewer)", Some("bob@example.com")),
+            ("bob@example.com>", None),
             ("<carol@example.com>", Some("carol@example.com")),
             ("Alice", None),
             ("Alice <>", None),

@@ -180,6 +180,10 @@ impl PushRepo {
             .all()
             .map_err(|err| error(format!("cannot list refs: {err}")))?;
         let mut tips = Vec::new();
+        // Many refs often point to the same commits (release branches,
+        // mirrors), so each distinct id is peeled once.
+        let mut peeled: std::collections::HashMap<ObjectId, Option<ObjectId>> =
+            std::collections::HashMap::new();
         for reference in iter {
             let mut reference =
                 reference.map_err(|err| error(format!("cannot read a ref: {err}")))?;
@@ -191,7 +195,18 @@ impl PushRepo {
                 .peel_to_id()
                 .map_err(|err| error(format!("cannot resolve ref {name}: {err}")))?
                 .detach();
-            if let Peeled::Commit(commit) = self.peel(id)? {
+            let commit = match peeled.get(&id) {
+                Some(commit) => *commit,
+                None => {
+                    let commit = match self.peel(id)? {
+                        Peeled::Commit(commit) => Some(commit),
+                        Peeled::Other(..) => None,
+                    };
+                    peeled.insert(id, commit);
+                    commit
+                }
+            };
+            if let Some(commit) = commit {
                 tips.push((name, commit));
             }
         }
@@ -294,7 +309,13 @@ impl PushRepo {
             .collect::<Result<Vec<_>, _>>()?;
 
         let encoding = commit.encoding.map(|label| label.to_vec());
+        // git reads a message only up to its first NUL byte, before any
+        // re-encoding (so a UTF-16 message ends after its first character).
         let raw_message: &[u8] = commit.message;
+        let raw_message = match raw_message.find_byte(0) {
+            Some(nul) => &raw_message[..nul],
+            None => raw_message,
+        };
         let message_truncated = raw_message.len() > max_message_bytes;
         let raw_message = &raw_message[..raw_message.len().min(max_message_bytes)];
         let message = decode_text(raw_message, encoding.as_deref());

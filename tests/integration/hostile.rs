@@ -911,6 +911,11 @@ fn corrupt_loose_object_undecided() {
 /// Writes a commit object with the raw `header_extra` lines and `message`
 /// bytes, bypassing git's checks, and points `refs/heads/main` of the work
 /// clone at it.
+/// Encodes `text` as UTF-16LE without a byte order mark.
+fn utf16le(text: &str) -> Vec<u8> {
+    text.encode_utf16().flat_map(u16::to_le_bytes).collect()
+}
+
 fn raw_commit(remote: &Remote, header_extra: &[u8], message: &[u8]) -> String {
     let tree = remote.git(&["mktree"]);
     let mut object = format!(
@@ -1047,6 +1052,13 @@ fn commit_messages_table() {
             "NUL bytes in the message",
             b"",
             b"Fix\0hidden\n\nReviewed-by: Bob Builder <bob@example.com>\n".to_vec(),
+            false,
+            "has 0 of 1 required reviewers",
+        ),
+        case(
+            "UTF-16 message ends at its first NUL, as in git",
+            b"encoding UTF-16LE\n",
+            utf16le("Fix\n\nReviewed-by: Bob Builder <bob@example.com>\n"),
             false,
             "has 0 of 1 required reviewers",
         ),
