@@ -243,7 +243,10 @@ fn resolve_names(repo: &Path, updates: Vec<RefUpdate>) -> Result<Vec<RefUpdate>>
             format!("refs/tags/{text}"),
             format!("refs/remotes/{text}"),
         ];
-        for candidate in candidates.iter().filter(|name| name.starts_with("refs/")) {
+        for candidate in candidates
+            .iter()
+            .filter(|name| name.starts_with("refs/") || *name == "HEAD")
+        {
             if let Some(id) = opened
                 .ref_value(candidate)
                 .map_err(|err| anyhow::anyhow!("{err}"))?

@@ -350,7 +350,7 @@ async fn decide(
         () = tokio::time::sleep_until((deadline + grace).into()) => {
             cancelled.store(true, Ordering::SeqCst);
             warn!(repo = %checked.relative, "deadline passed; rejecting the push");
-            let reason = format!("timed out after {} ms (limit deadline_ms)", config.limits.deadline.as_millis());
+            let reason = format!("timed out after {} ms (limit deadline_ms); push fewer commits or refs at once, or ask the administrators to raise [limits] deadline_ms", config.limits.deadline.as_millis());
             undecided(config, &checked, &request, pusher_name, &reason)
         }
         read = stream.read(&mut probe) => {
@@ -446,7 +446,7 @@ fn evaluate_blocking(
             Some("the check was cancelled".to_owned())
         } else if Instant::now() >= deadline {
             Some(format!(
-                "timed out after {} ms (limit deadline_ms)",
+                "timed out after {} ms (limit deadline_ms); push fewer commits or refs at once, or ask the administrators to raise [limits] deadline_ms",
                 config.limits.deadline.as_millis()
             ))
         } else {

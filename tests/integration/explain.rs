@@ -158,10 +158,12 @@ fn explain_accepts_ref_names() {
     let setup = setup();
 
     let by_name = setup.explain(&[ZERO_ID, "main", "refs/heads/main"], "");
+    let by_head = setup.explain(&[ZERO_ID, "HEAD", "refs/heads/main"], "");
     let by_id = setup.explain(&[ZERO_ID, &setup.unreviewed, "refs/heads/main"], "");
 
     assert_eq!(by_name.status.code(), Some(1));
     assert_eq!(json(&by_name)["refs"], json(&by_id)["refs"]);
+    assert_eq!(json(&by_head)["refs"], json(&by_id)["refs"]);
 }
 
 #[test]
