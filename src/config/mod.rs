@@ -495,14 +495,67 @@ fn plain_type_names(message: &str) -> String {
 ///
 /// As for [`load`].
 pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-    let raw: raw::RawConfig = toml::from_str(text).map_err(|err| {
+    // serde stops at the first wrong key or type. To report the others too,
+    // the line of each such error is blanked and the text parsed again,
+    // while the text stays valid TOML; semantic errors are then added from
+    // the blanked text. A syntax error ends the search, since nothing after
+    // it can be read.
+    let mut diagnostics = Vec::new();
+    let mut current = text.to_owned();
+    let mut blanked_keys: Vec<String> = Vec::new();
+    for _ in 0..MAX_TYPE_ERRORS {
+        let err = match toml::from_str::<raw::RawConfig>(&current) {
+            Ok(raw) => {
+                return match resolve::resolve(raw, text, path) {
+                    Ok(config) if diagnostics.is_empty() => Ok(config),
+                    Ok(_) => Err(ConfigError { diagnostics }),
+                    Err(err) => {
+                        diagnostics.extend(err.diagnostics);
+                        diagnostics.sort_by_key(|diagnostic| (diagnostic.line, diagnostic.column));
+                        Err(ConfigError { diagnostics })
+                    }
+                };
+            }
+            Err(err) => err,
+        };
         let message = plain_type_names(err.message().trim_end());
-        match err.span() {
-            Some(span) => ConfigError {
-                diagnostics: vec![Diagnostic::at(path, text, span, message)],
-            },
-            None => ConfigError::single(path, message),
+        let is_syntax_error = current.parse::<toml::Table>().is_err();
+        // A required key on a blanked line now reports as missing; the
+        // error for that line is already listed.
+        let repeats = blanked_keys
+            .iter()
+            .any(|key| message.starts_with(&format!("missing field `{key}`")));
+        if !repeats {
+            diagnostics.push(match err.span() {
+                Some(span) => Diagnostic::at(path, text, span, message),
+                None => ConfigError::single(path, message).diagnostics.remove(0),
+            });
         }
-    })?;
-    resolve::resolve(raw, text, path)
+        let Some(span) = err.span().filter(|_| !is_syntax_error && !repeats) else {
+            break;
+        };
+        let line_start = current[..span.start].rfind('\n').map_or(0, |at| at + 1);
+        let line_end = current[span.start..]
+            .find('\n')
+            .map_or(current.len(), |at| span.start + at);
+        let line = &current[line_start..line_end];
+        match line.split_once('=') {
+            Some((key, _)) if !line.trim_start().starts_with('[') => {
+                blanked_keys.push(key.trim().to_owned());
+            }
+            // Not a `key = value` line (a table header, a value continued
+            // over lines): blanking it could change what the rest means.
+            _ => break,
+        }
+        let spaces = " ".repeat(line_end - line_start);
+        current.replace_range(line_start..line_end, &spaces);
+        if current.parse::<toml::Table>().is_err() {
+            break;
+        }
+    }
+    Err(ConfigError { diagnostics })
 }
+
+/// Most wrong keys and types reported from one file; past this the file is
+/// more likely not a foureyes configuration at all.
+const MAX_TYPE_ERRORS: usize = 50;

@@ -1343,8 +1343,35 @@ fn type_errors_use_toml_words() {
     ];
     for (text, expected) in cases {
         let err = parse_err(text);
-        let message = &err.diagnostics[0].message;
-        assert!(message.contains(expected), "{text:?}: {message}");
-        assert!(!message.contains("usize"), "{text:?}: {message}");
+        let messages: Vec<&str> = err.diagnostics.iter().map(|d| d.message.as_str()).collect();
+        assert!(
+            messages.iter().any(|m| m.contains(expected)),
+            "{text:?}: {messages:?}"
+        );
+        assert!(
+            !messages.iter().any(|m| m.contains("usize")),
+            "{text:?}: {messages:?}"
+        );
     }
+}
+
+#[test]
+fn several_type_errors_reported() {
+    let text = "[daemon]\nsocket_mode = 660\n\n[limits]\nmax_refs = \"many\"\nbogus = 1\n\n\
+                [[person]]\nid = \"alice\"\nemails = [\"alice@example.com\"]\n\n\
+                [[rule]]\nname = \"r\"\nrefs = [\"refs/heads/main\"]\nscope = \"all\"\nallow_delete = \"no\"\n";
+    let err = parse_err(text);
+    let lines: Vec<usize> = err.diagnostics.iter().map(|d| d.line).collect();
+
+    assert!(lines.contains(&2), "socket_mode: {:#?}", err.diagnostics);
+    assert!(lines.contains(&5), "max_refs: {:#?}", err.diagnostics);
+    assert!(lines.contains(&6), "bogus: {:#?}", err.diagnostics);
+    assert!(lines.contains(&15), "scope: {:#?}", err.diagnostics);
+    assert!(lines.contains(&16), "allow_delete: {:#?}", err.diagnostics);
+}
+
+#[test]
+fn syntax_error_stops_search() {
+    let err = parse_err("[limits]\nmax_refs = \"many\"\nbroken = [\n");
+    assert_eq!(err.diagnostics.len(), 1, "{:#?}", err.diagnostics);
 }
