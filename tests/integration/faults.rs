@@ -398,3 +398,30 @@ fn full_queue_answers_busy() {
     let after = remote.run_hook(&update);
     assert_eq!(after.status.code(), Some(0), "{}", stderr(&after));
 }
+
+#[test]
+fn idle_connections_do_not_block_pushes() {
+    // Idle connections hold no check slot: with one slot and a long idle
+    // timeout, 100 silent clients stay connected while a push is decided.
+    let config = protect_main("")
+        .limits("idle_timeout_ms = 60000\nmax_concurrent_checks = 1\nmax_queued_checks = 0");
+    let daemon = Daemon::start(&config);
+    let remote = daemon.remote("idle");
+    let update = reviewed_update(&remote);
+    let idle: Vec<RawClient> = (0..100)
+        .map(|_| RawClient::connect(daemon.socket()))
+        .collect();
+
+    let output = remote.run_hook(&update);
+
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("passes rule"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(idle.len(), 100);
+    drop(idle);
+    let records = daemon.wait_for_records(1);
+    assert_eq!(records[0].get("decision"), Some("accept"));
+}
