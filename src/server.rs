@@ -1,4 +1,4 @@
-//! The daemon: accepts hook connections and answers each with a decision.
+//! The daemon: accepts hook connections and replies to each with a decision.
 //!
 //! [`serve`] takes an already-bound listener and a shutdown token, so tests
 //! pass a temporary socket and systemd can pass an inherited one. Each
@@ -129,7 +129,7 @@ async fn handle_connection(mut stream: UnixStream, state: Arc<State>) {
             .field("uid", peer.uid)
             .field("pid", peer.pid);
         send_audit(&state, vec![record]).await;
-        // The greeting asks for no variables, so a refused client learns
+        // The greeting requests no variables, so a refused client learns
         // nothing about the configuration; the error follows at once,
         // without reading the request.
         let hello = Hello {
@@ -350,13 +350,13 @@ async fn decide(
         () = tokio::time::sleep_until((deadline + grace).into()) => {
             cancelled.store(true, Ordering::SeqCst);
             warn!(repo = %checked.relative, "deadline passed; rejecting the push");
-            let reason = format!("timed out after {} ms (limit deadline_ms); push fewer commits or refs at once, or ask the administrators to raise [limits] deadline_ms", config.limits.deadline.as_millis());
+            let reason = deadline_reason(config);
             undecided(config, &checked, &request, pusher_name, &reason)
         }
         read = stream.read(&mut probe) => {
             // The client sends nothing after its request, so any read result
             // means it hung up or broke the protocol. Either way the check is
-            // cancelled and the record says why.
+            // cancelled and the record gives the reason.
             cancelled.store(true, Ordering::SeqCst);
             let reason = match read {
                 Ok(0) | Err(_) => {
@@ -393,7 +393,7 @@ async fn finish(
         match state.config.syslog.on_failure {
             OnFailure::Reject => {
                 verdict.decision = Decision::Error;
-                // The notice comes first: the lines below it say which rules
+                // The notice comes first: the lines below it list which rules
                 // passed, but the push is rejected all the same.
                 let notice = "foureyes: push rejected: audit log unavailable; the decision could not be recorded\n\
                               hint: ask the server's administrators to check the syslog daemon\n";
@@ -445,23 +445,12 @@ fn evaluate_blocking(
         if cancelled.load(Ordering::SeqCst) {
             Some("the check was cancelled".to_owned())
         } else if Instant::now() >= deadline {
-            Some(format!(
-                "timed out after {} ms (limit deadline_ms); push fewer commits or refs at once, or ask the administrators to raise [limits] deadline_ms",
-                config.limits.deadline.as_millis()
-            ))
+            Some(deadline_reason(config))
         } else {
             None
         }
     };
-    let push = Push {
-        config,
-        repo_relative: &checked.relative,
-        updates: &request.updates,
-        push_options: &request.push_options,
-        pusher,
-        detail: Detail::Failing,
-        interrupt: &interrupt,
-    };
+    let push = daemon_push(config, checked, request, pusher, &interrupt);
     match PushRepo::open(&checked.git_dir, checked.quarantine.as_deref()) {
         Ok(repo) => policy::evaluate(&push, Some(&repo)),
         Err(err) => {
@@ -479,16 +468,37 @@ fn undecided(
     reason: &str,
 ) -> PushVerdict {
     let none = || None;
-    let push = Push {
+    let push = daemon_push(config, checked, request, pusher, &none);
+    policy::undecided_push(&push, reason)
+}
+
+/// Builds the policy's view of a checked request, keeping only failing
+/// commits in detail, as the daemon's message needs.
+fn daemon_push<'a>(
+    config: &'a Config,
+    checked: &'a CheckedRequest,
+    request: &'a Request,
+    pusher: Option<crate::identity::Pusher>,
+    interrupt: &'a dyn Fn() -> Option<String>,
+) -> Push<'a> {
+    Push {
         config,
         repo_relative: &checked.relative,
         updates: &request.updates,
         push_options: &request.push_options,
         pusher,
         detail: Detail::Failing,
-        interrupt: &none,
-    };
-    policy::undecided_push(&push, reason)
+        interrupt,
+    }
+}
+
+/// Returns the reason given when a request runs past `[limits] deadline_ms`.
+fn deadline_reason(config: &Config) -> String {
+    format!(
+        "timed out after {} ms (limit deadline_ms); push fewer commits or refs at once, \
+         or ask the administrators to raise [limits] deadline_ms",
+        config.limits.deadline.as_millis()
+    )
 }
 
 /// A request whose paths were checked.

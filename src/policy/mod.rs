@@ -1,7 +1,7 @@
 //! The reviewer rule: decides each ref update of a push.
 //!
 //! [`judge_commit`] is pure: given a decoded commit, a rule and the people
-//! table it says who counted as a reviewer and why every other reviewer
+//! table it returns who counted as a reviewer and why every other reviewer
 //! trailer did not. [`evaluate`] applies the rules to the ref updates of a
 //! push, reading the repository through [`PushRepo`], and returns a
 //! [`PushVerdict`] that other code renders, logs and acts on.
@@ -12,6 +12,7 @@
 //! quotas, and the `foureyes.break-glass` push option, which is applied
 //! last to the rule's verdict.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashSet};
 use std::fmt::{self, Write as _};
 use std::ops::ControlFlow;
@@ -227,7 +228,7 @@ struct RuleScratch {
     index: usize,
     tips: RefTips,
     /// Every pre-push tip, sorted: the hidden set of an update whose ref
-    /// still points to its old id, which is every update the daemon sees.
+    /// still points to its old id, which is every update the daemon receives.
     all_tips: Vec<ObjectId>,
     /// Commits already judged under this rule in this push (every-commit
     /// scope only). A commit's verdict does not depend on the update that
@@ -281,7 +282,7 @@ pub fn pusher_from_env<'a>(
 
 /// Decides every ref update of a push. Updates no rule matches are accepted
 /// without reading any object; the repository is opened by the caller only
-/// when [`needs_repository`] says so.
+/// when [`needs_repository`] returns true.
 pub fn evaluate(push: &Push<'_>, repo: Option<&PushRepo>) -> PushVerdict {
     let mut refs = Vec::with_capacity(push.updates.len());
     let mut scratch: Vec<RuleScratch> = Vec::new();
@@ -683,32 +684,7 @@ fn judge_range(
     if !checks_commits(rule) {
         return Ok(false);
     }
-    let tips = match &scratch.tips {
-        Ok(tips) => tips,
-        Err(err) => return Err(RepoError(err.0.clone())),
-    };
-    // The updated ref's own pre-push tip is the update's old id, not the
-    // ref's current value. git applies the update only while the ref still
-    // points to old, and explain may run on refs that already point to new.
-    let current = tips
-        .iter()
-        .find(|(name, _)| *name == update.refname)
-        .map(|(_, id)| *id);
-    let custom_hidden;
-    let hidden: &[ObjectId] = if current == old_commit {
-        &scratch.all_tips
-    } else {
-        let mut ids: Vec<ObjectId> = tips
-            .iter()
-            .filter(|(name, _)| *name != update.refname)
-            .map(|(_, id)| *id)
-            .chain(old_commit)
-            .collect();
-        ids.sort();
-        ids.dedup();
-        custom_hidden = ids;
-        &custom_hidden
-    };
+    let hidden = hidden_tips(scratch, update, old_commit)?;
     let first_parent = rule.scope == Scope::FirstParent;
     let share = !first_parent && !scratch.any_failed;
     if share && scratch.judged.contains(&new_commit) {
@@ -718,11 +694,11 @@ fn judge_range(
     let mut reviewers = BTreeSet::new();
     let mut newly_judged = Vec::new();
     let no_skip = HashSet::new();
-    // First-parent verdicts depend on the chain walked, so they are not
-    // shared between updates.
+    // First-parent verdicts depend on the chain walked, and after a failure
+    // each update must find its own failing commits, so neither shares.
     let done = if share { &scratch.judged } else { &no_skip };
     for (index, id) in repo
-        .walk(new_commit, hidden, first_parent, done)?
+        .walk(new_commit, &hidden, first_parent, done)?
         .enumerate()
     {
         let id = id?;
@@ -769,6 +745,38 @@ fn judge_range(
     }
     verdict.reviewers = reviewers.into_iter().collect();
     Ok(reaches_old)
+}
+
+/// Returns the pre-push tips that hide what the update's range excludes.
+///
+/// The updated ref's own pre-push tip is the update's old id, not the ref's
+/// current value: git applies the update only while the ref still points to
+/// old, and explain may run on refs that already point to new.
+fn hidden_tips<'s>(
+    scratch: &'s RuleScratch,
+    update: &RefUpdate,
+    old_commit: Option<ObjectId>,
+) -> Result<Cow<'s, [ObjectId]>, RepoError> {
+    let tips = match &scratch.tips {
+        Ok(tips) => tips,
+        Err(err) => return Err(RepoError(err.0.clone())),
+    };
+    let current = tips
+        .iter()
+        .find(|(name, _)| *name == update.refname)
+        .map(|(_, id)| *id);
+    if current == old_commit {
+        return Ok(Cow::Borrowed(&scratch.all_tips));
+    }
+    let mut ids: Vec<ObjectId> = tips
+        .iter()
+        .filter(|(name, _)| *name != update.refname)
+        .map(|(_, id)| *id)
+        .chain(old_commit)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    Ok(Cow::Owned(ids))
 }
 
 /// Returns whether any commit could fail the rule. When none could, the walk is
