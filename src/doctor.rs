@@ -100,7 +100,7 @@ pub fn run(options: &Options, out: &mut impl Write) -> io::Result<bool> {
         None => None,
     };
 
-    // Only a configuration that loads says where the daemon listens; without
+    // Only a configuration that loads names the socket the daemon listens on; without
     // one, each hook's own socket is checked instead of compared.
     let known_socket = config.as_ref().map(|config| config.daemon.socket.clone());
     let from_env = std::env::var_os("FOUREYES_SOCKET")
@@ -622,7 +622,7 @@ fn check_execs_foureyes(subject: &str, hook: &Path, daemon_socket: Option<&Path>
     let socket = install::script_default(&text, "FOUREYES_SOCKET").unwrap_or_default();
     let Some(daemon_socket) = daemon_socket else {
         // No valid configuration names the daemon's socket: check that the
-        // hook's own socket answers instead.
+        // hook's own socket has a daemon instead.
         let answer = check_daemon(Path::new(&socket));
         return if answer.is_ok() {
             Check::ok(

@@ -2,7 +2,7 @@
 //!
 //! git runs it once per push with the ref updates on standard input and the
 //! git directory as working directory. It collects what the daemon needs,
-//! sends it over the Unix socket and relays the answer. It starts no async
+//! sends it over the Unix socket and relays the response. It starts no async
 //! runtime and reads no repository data, so that a push pays little more
 //! than a process start and one socket round trip.
 //!
@@ -287,7 +287,7 @@ fn exchange(
         .map_err(|err| broken("setting a timeout", &err))?;
     if let Err(err) = protocol::write_frame(&mut stream, &request) {
         // The daemon may have rejected the request before reading all of
-        // it (too large) and explained why; prefer its answer.
+        // it (too large) and explained why; prefer its response.
         let _ = stream.set_read_timeout(Some(remaining("reading the decision")?));
         return match protocol::read_frame::<Response>(&mut stream, MAX_RESPONSE_BYTES) {
             Ok(response) => Ok(response),

@@ -8,7 +8,7 @@
 //! 2. the client sends [`Request`];
 //! 3. the daemon sends [`Response`] and closes the connection.
 //!
-//! The decoder tells "need more bytes" (the peer is slow or gone) from "bad
+//! The decoder distinguishes "need more bytes" (the peer is slow or gone) from "bad
 //! bytes" (oversized or malformed frame): both close the one connection, but
 //! they are logged differently.
 
@@ -44,7 +44,7 @@ pub struct RefUpdate {
     pub refname: String,
 }
 
-/// What the hook client collected for one push.
+/// The data the hook client collects for one push.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Request {
@@ -73,7 +73,7 @@ pub enum Decision {
 }
 
 impl Decision {
-    /// The hook's exit status for this decision.
+    /// Returns the hook's exit status for this decision.
     pub fn exit_code(self) -> u8 {
         match self {
             Decision::Accept => 0,
@@ -99,7 +99,7 @@ pub struct Response {
     pub message: String,
 }
 
-/// Why reading a frame failed.
+/// The reason reading a frame failed.
 #[derive(Debug)]
 pub enum FrameError {
     /// The peer closed the connection before a whole frame arrived.
@@ -168,7 +168,7 @@ pub fn decode_payload<T: for<'de> Deserialize<'de>>(payload: &[u8]) -> Result<T,
 }
 
 /// Returns the `version` field of a JSON object payload, ignoring every
-/// other field, so that a peer speaking another version can be told so even
+/// other field, so that a peer speaking another version gets an error naming both versions even
 /// when the rest of its message does not parse.
 pub fn peek_version(payload: &[u8]) -> Option<u32> {
     #[derive(Deserialize)]

@@ -33,7 +33,7 @@ const MAX_TREE_DEPTH: usize = 4096;
 
 /// Bytes of decoded objects kept per open repository. The walk reads a
 /// commit shortly before the policy does, so a small cache suffices; each
-/// check in flight holds at most this much.
+/// check in flight uses at most this much.
 const OBJECT_CACHE_BYTES: usize = 4 * 1024 * 1024;
 
 /// A failure to read the repository, phrased for the pusher and the log.

@@ -1,6 +1,6 @@
 //! Turns a [`PushVerdict`] into text for the pusher and records for syslog.
 //!
-//! The pusher sees the text as `remote:` lines of `git push`. Everything
+//! git shows the text to the pusher as `remote:` lines of `git push`. Everything
 //! taken from commits (subjects, trailer values) is escaped so that control
 //! characters never reach a terminal.
 
@@ -62,7 +62,7 @@ fn prefix_lines(text: &str, prefix: &str) -> String {
     out
 }
 
-/// Which hints the message ends with.
+/// The hints the message ends with.
 #[derive(Default)]
 struct Hints {
     add_trailers: bool,

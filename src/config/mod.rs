@@ -472,7 +472,7 @@ fn check_directory(path: &Path, directory: &Path) -> Result<(), ConfigError> {
 }
 
 /// Replaces Rust type names in serde's messages ("expected usize") with
-/// the words a TOML author knows.
+/// the words a TOML author uses.
 fn plain_type_names(message: &str) -> String {
     const NAMES: &[(&str, &str)] = &[
         ("expected usize", "expected a whole number of 0 or more"),

@@ -357,7 +357,7 @@ fn syslog_restart_loses_no_record() {
 
 #[test]
 fn full_queue_answers_busy() {
-    // One check slot and no queue: while a long walk holds the slot, every
+    // One check slot and no queue: while a long walk occupies the slot, every
     // further protected push is turned away at once as busy.
     let config = protect_main("")
         .limits("deadline_ms = 60000\nmax_concurrent_checks = 1\nmax_queued_checks = 0");

@@ -387,7 +387,7 @@ fn raw_frames_table() {
 #[test]
 fn ten_thousand_updates_decided() {
     // A debug build needs a few seconds for 10 000 protected updates on two
-    // shared cores, close to the default deadline of 4 s; this test is about
+    // shared cores, close to the default deadline of 4 s. This test is about
     // correctness, so it allows two minutes.
     let limits = format!("{RAW_LIMITS}\ndeadline_ms = 120000");
     let daemon = Daemon::start(&protect_branches().limits(&limits));

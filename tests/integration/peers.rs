@@ -44,7 +44,7 @@ fn hook_as_other_user(bare: &Path, socket: &Path, updates: &str) -> Output {
     run_with_input(&mut command, updates.as_bytes())
 }
 
-/// A world-connectable socket, so that only the peer check stands between
+/// A world-connectable socket, so that only the peer check is between
 /// the other user and the daemon.
 fn open_socket_config(daemon_settings: &str) -> Config {
     Config::team()
